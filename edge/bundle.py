@@ -1,0 +1,176 @@
+"""Reading and verifying a model bundle: the one place that knows the manifest's layout.
+
+A bundle is a directory with ``manifest.json`` and the model files it lists.
+The manifest is the contract between the host that converted the model and
+the device that runs it (JSON Schema: ``docs/manifest.schema.json``).
+Loading verifies every file's size and sha256 before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.decide import DecisionConfig
+from edge.errors import BundleError, ConfigError
+from edge.scaler import StandardScaler
+
+__all__ = ["Bundle", "Variant", "InputSpec", "load_bundle", "sha256_file", "MANIFEST_NAME", "SCHEMA_VERSION"]
+
+MANIFEST_NAME = "manifest.json"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the model eats: windows of ``window`` rows of ``columns``, every ``hop`` rows."""
+
+    window: int
+    hop: int
+    columns: tuple[str, ...]
+    sample_rate: float | None
+
+    @property
+    def channels(self) -> int:
+        return len(self.columns)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One converted artifact of the model (e.g. ``int8`` TFLite, ``onnx`` FP32)."""
+
+    name: str
+    path: Path
+    format: str  # "tflite" or "onnx"
+    precision: str
+    info: dict
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A verified bundle, ready for a backend."""
+
+    root: Path
+    model_name: str
+    input: InputSpec
+    scaler: StandardScaler
+    threshold: float
+    k: int
+    n: int
+    cooldown_s: float
+    default_variant: str
+    variants: dict[str, Variant]
+    manifest: dict
+
+    def variant(self, name: str | None = None) -> Variant:
+        """The named variant, or the manifest's default; ``ConfigError`` lists the choices."""
+        name = name or self.default_variant
+        if name not in self.variants:
+            raise ConfigError(f"bundle has no variant {name!r}; choose one of: {', '.join(self.variants)}")
+        return self.variants[name]
+
+    def decision(
+        self,
+        variant: Variant,
+        threshold: float | None = None,
+        k: int | None = None,
+        n: int | None = None,
+        cooldown_s: float | None = None,
+    ) -> DecisionConfig:
+        """The decision settings for ``variant``: the manifest's, with any overrides applied."""
+        cooldown_s = self.cooldown_s if cooldown_s is None else cooldown_s
+        cooldown = 0
+        if cooldown_s > 0:
+            if not self.input.sample_rate:
+                raise ConfigError("a cooldown in seconds needs the bundle's sample rate, which it does not record")
+            cooldown = math.ceil(cooldown_s * self.input.sample_rate / self.input.hop)
+        chosen = threshold if threshold is not None else float(variant.info.get("threshold", self.threshold))
+        return DecisionConfig(chosen, k or self.k, n or self.n, cooldown)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_bundle(root: Path) -> Bundle:
+    """Read ``root/manifest.json``, verify every listed file, and return the bundle."""
+    root = Path(root)
+    manifest = _read_manifest(root)
+    _verify_files(root, manifest)
+    try:
+        return _build(root, manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{root / MANIFEST_NAME} is malformed ({exc!r}); re-run edgewatch convert") from exc
+
+
+def _read_manifest(root: Path) -> dict:
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        raise BundleError(f"{root} is not a bundle: {MANIFEST_NAME} is missing (create one with edgewatch convert)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path} is not valid JSON ({exc}); the bundle is damaged, convert or copy it again") from exc
+    if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
+        found = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        raise BundleError(
+            f"{path} has schema_version {found!r}; this edgewatch reads version {SCHEMA_VERSION} "
+            "(re-convert the model or upgrade edgewatch)"
+        )
+    return manifest
+
+
+def _verify_files(root: Path, manifest: dict) -> None:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise BundleError(f"{root / MANIFEST_NAME} lists no files; re-run edgewatch convert")
+    for name, entry in files.items():
+        path = root / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise BundleError(f"manifest lists {name!r} outside the bundle; refusing to load it")
+        if not path.is_file():
+            raise BundleError(f"bundle file {name} is missing from {root}; copy the whole bundle again")
+        if path.stat().st_size != entry.get("bytes"):
+            raise BundleError(
+                f"bundle file {name} has {path.stat().st_size} bytes, the manifest says {entry.get('bytes')} "
+                "(truncated or changed); copy the bundle again"
+            )
+        if sha256_file(path) != entry.get("sha256"):
+            raise BundleError(
+                f"bundle file {name} does not match its sha256 in {MANIFEST_NAME} (changed or corrupted); "
+                "copy the bundle again or re-run edgewatch convert"
+            )
+
+
+def _build(root: Path, manifest: dict) -> Bundle:
+    spec = manifest["input"]
+    decision = manifest["decision"]
+    threshold = float(manifest["threshold"]["value"])
+    variants = {}
+    for name, entry in manifest["variants"].items():
+        if entry["file"] not in manifest["files"]:
+            raise BundleError(f"variant {name} names {entry['file']}, which the manifest's files do not list")
+        variants[name] = Variant(name, root / entry["file"], entry["format"], entry["precision"], entry)
+    default = manifest["default_variant"]
+    if default not in variants:
+        raise BundleError(f"default variant {default!r} is not among the bundle's variants")
+    return Bundle(
+        root=root,
+        model_name=manifest["model"]["name"],
+        input=InputSpec(int(spec["window"]), int(spec["hop"]), tuple(spec["columns"]), spec.get("sample_rate")),
+        scaler=StandardScaler.from_dict(manifest["scaler"]),
+        threshold=threshold,
+        k=int(decision["k"]),
+        n=int(decision["n"]),
+        cooldown_s=float(decision.get("cooldown_s", 0.0)),
+        default_variant=default,
+        variants=variants,
+        manifest=manifest,
+    )

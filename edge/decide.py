@@ -1,0 +1,113 @@
+"""Turning window scores into anomalous events: threshold, k-of-n debounce, cooldown.
+
+Pure logic, no I/O: the pipeline feeds one score per window and publishes the
+events this returns.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+from edge.errors import ConfigError
+
+__all__ = ["DecisionConfig", "Decider", "Event", "EventKind"]
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    """How scores become events.
+
+    Attributes:
+        threshold: a window whose score exceeds this is a hit.
+        k: hits needed among the last ``n`` windows to start an event.
+        n: the debounce span in windows; an event ends after ``n`` windows without a hit.
+        cooldown: windows after an event ends during which no new event may start.
+    """
+
+    threshold: float
+    k: int = 3
+    n: int = 5
+    cooldown: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= self.n:
+            raise ConfigError(f"debounce needs 1 <= k <= n, got k={self.k}, n={self.n}")
+        if self.cooldown < 0:
+            raise ConfigError(f"cooldown must be >= 0 windows, got {self.cooldown}")
+
+
+class EventKind(str, Enum):
+    START = "start"
+    END = "end"
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event boundary.
+
+    Attributes:
+        kind: start or end.
+        window: sequence number (0-based) of the window that triggered it.
+        score: for start, the triggering score; for end, the peak score of the event.
+        first_hit: window number of the earliest hit in the debounce span (start events).
+    """
+
+    kind: EventKind
+    window: int
+    score: float
+    first_hit: int
+
+
+class Decider:
+    """Feeds on one score per window and reports event starts and ends."""
+
+    def __init__(self, config: DecisionConfig) -> None:
+        self.config = config
+        self._recent: deque[tuple[int, bool]] = deque(maxlen=config.n)
+        self._count = 0
+        self._active = False
+        self._peak = float("-inf")
+        self._first_hit = 0
+        self._quiet_until = -1  # window number before which no event may start
+        self.suppressed = 0  # starts swallowed by the cooldown
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def update(self, score: float) -> Event | None:
+        """Record the next window's score; return the event it triggers, if any."""
+        index = self._count
+        self._count += 1
+        hit = score > self.config.threshold
+        self._recent.append((index, hit))
+        if self._active:
+            return self._continue_event(index, score)
+        hits = [i for i, h in self._recent if h]
+        if len(hits) < self.config.k:
+            return None
+        if index < self._quiet_until:
+            self.suppressed += 1
+            self._recent.clear()
+            return None
+        self._active, self._peak, self._first_hit = True, score, hits[0]
+        return Event(EventKind.START, index, float(score), hits[0])
+
+    def _continue_event(self, index: int, score: float) -> Event | None:
+        self._peak = max(self._peak, score)
+        full = len(self._recent) == self.config.n
+        if full and not any(h for _, h in self._recent):
+            self._active = False
+            self._quiet_until = index + 1 + self.config.cooldown
+            self._recent.clear()
+            return Event(EventKind.END, index, float(self._peak), self._first_hit)
+        return None
+
+    def finish(self) -> Event | None:
+        """Close an event still open when the stream ends."""
+        if not self._active:
+            return None
+        self._active = False
+        return Event(EventKind.END, self._count - 1, float(self._peak), self._first_hit)

@@ -1,0 +1,45 @@
+"""The sink interface: where decided alerts go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from edge.alerts import Alert
+
+__all__ = ["Sink", "DeliveryReport"]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What a sink did with the alerts it accepted, reported when it closes."""
+
+    accepted: int
+    delivered: int
+    undelivered: int
+
+    @property
+    def complete(self) -> bool:
+        return self.undelivered == 0
+
+
+class Sink(Protocol):
+    """Accepts alerts from the pipeline's worker thread.
+
+    ``open`` connects (raising ``SinkError`` with a one-line reason when it
+    cannot), ``publish`` must not block on the network for long, and
+    ``close`` waits up to ``timeout`` seconds for outstanding deliveries and
+    returns what happened. Sinks are context managers: ``__enter__`` opens.
+    """
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def publish(self, alert: Alert) -> None: ...
+
+    def close(self, timeout: float = 10.0) -> DeliveryReport: ...
+
+    def __enter__(self) -> "Sink": ...
+
+    def __exit__(self, *exc: object) -> None: ...

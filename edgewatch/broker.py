@@ -1,0 +1,235 @@
+"""A throw-away local Mosquitto broker, run as a child process.
+
+Used by the tests and by demos (``edgewatch demo``-style commands) that need a
+real broker on 127.0.0.1 without a system service::
+
+    with LocalBroker() as broker:
+        sink = MqttSink(MqttConfig.from_url(broker.url, device_id="pump-1"))
+
+``stop()`` / ``start()`` restart the broker on the same port, so tests can
+simulate an outage. The broker's config, log and (optional) persistence file
+live in a temporary directory removed by ``close()``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Mapping
+
+from edge.errors import BrokerError
+
+__all__ = ["LocalBroker", "find_mosquitto", "write_password_file"]
+
+_SBIN_PATH = os.pathsep.join(["/usr/sbin", "/usr/local/sbin", "/sbin"])
+_PORT_ATTEMPTS = 5
+
+
+def find_mosquitto(program: str = "mosquitto") -> str:
+    """The path of ``program`` on PATH or in the sbin directories.
+
+    Raises:
+        BrokerError: it is not installed.
+    """
+    path = shutil.which(program, path=os.pathsep.join([os.environ.get("PATH", ""), _SBIN_PATH]))
+    if path is None:
+        raise BrokerError(f"{program} not found: apt-get install mosquitto")
+    return path
+
+
+def write_password_file(path: Path, users: Mapping[str, str]) -> Path:
+    """Write a Mosquitto password file with ``mosquitto_passwd -b`` (hashed).
+
+    Raises:
+        BrokerError: ``mosquitto_passwd`` is missing or fails.
+    """
+    tool = find_mosquitto("mosquitto_passwd")
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    path.touch(mode=0o600)
+    for user, password in users.items():
+        done = subprocess.run([tool, "-b", str(path), user, password], capture_output=True, text=True)
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise BrokerError(f"mosquitto_passwd failed for user {user!r}: {detail[0]}")
+    return path
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class LocalBroker:
+    """Mosquitto on ``127.0.0.1``, started and stopped as a child process.
+
+    Args:
+        port: port to listen on; a free one is picked (and re-picked if it
+            turns out busy) when None. Kept across ``stop()``/``start()``.
+        persistence: keep retained messages and persistent sessions across
+            restarts (written to the temp dir on ``stop()``).
+        password_file: a file from :func:`write_password_file`; anonymous
+            clients are then refused unless ``allow_anonymous`` is True.
+        allow_anonymous: defaults to True without a password file, else False.
+        start_timeout: seconds to wait for the port to accept connections.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        persistence: bool = False,
+        password_file: Path | None = None,
+        allow_anonymous: bool | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        self._fixed_port = port is not None
+        self._port = port or 0
+        self.persistence = persistence
+        self.password_file = Path(password_file) if password_file else None
+        self.allow_anonymous = password_file is None if allow_anonymous is None else allow_anonymous
+        self.start_timeout = start_timeout
+        self._dir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        """The listening port (0 before the first ``start``)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``mqtt://127.0.0.1:PORT``."""
+        return f"mqtt://{self.host}:{self._port}"
+
+    @property
+    def running(self) -> bool:
+        """True while the child process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def log_path(self) -> Path | None:
+        """Mosquitto's log (stderr), useful when a test fails."""
+        return self._dir / "mosquitto.log" if self._dir else None
+
+    def start(self) -> "LocalBroker":
+        """Start the broker (again, on the same port) and wait until it accepts connections.
+
+        Raises:
+            BrokerError: mosquitto is missing, exits, or does not listen in time.
+        """
+        if self.running:
+            return self
+        exe = find_mosquitto()
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="edgewatch-mosquitto-"))
+        may_move = not (self._fixed_port or self._port)  # a restart keeps its port
+        for _ in range(_PORT_ATTEMPTS if may_move else 1):
+            if may_move:
+                self._port = _free_port(self.host)
+            outcome = self._launch(exe)
+            if outcome == "ready":
+                return self
+            if outcome != "busy":
+                break
+        if outcome == "busy":
+            outcome = "port already in use"
+        raise BrokerError(f"mosquitto could not start on {self.host}:{self._port}: {outcome}")
+
+    def _write_conf(self) -> Path:
+        assert self._dir is not None
+        lines = [
+            f"listener {self._port} {self.host}",
+            f"allow_anonymous {'true' if self.allow_anonymous else 'false'}",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self._dir}/",
+            "autosave_interval 0",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+        ]
+        if self.password_file is not None:
+            lines.append(f"password_file {self.password_file}")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            lines.append("user root")  # else mosquitto drops to user 'mosquitto', who cannot write our temp dir
+        conf = self._dir / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+    def _launch(self, exe: str) -> str:
+        """Start one child; return ``"ready"``, ``"busy"`` or a one-line reason."""
+        conf = self._write_conf()
+        log_path = self.log_path
+        assert log_path is not None
+        with open(log_path, "ab") as log_file:
+            self._proc = subprocess.Popen(
+                [exe, "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file
+            )
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                return self._exit_reason()
+            try:
+                with socket.create_connection((self.host, self._port), timeout=0.2):
+                    pass
+            except OSError:
+                time.sleep(0.005)
+                continue
+            if self._proc.poll() is None:
+                return "ready"
+        self._terminate(kill=True)
+        return f"not listening after {self.start_timeout:g}s (log: {log_path})"
+
+    def _exit_reason(self) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path else ""
+        errors = [line.split(": ", 1)[-1] for line in text.splitlines() if "Error" in line]
+        if any("Address already in use" in e for e in errors):
+            return "busy"
+        return errors[-1] if errors else f"exited with code {self._proc.returncode if self._proc else '?'}"
+
+    def stop(self, *, kill: bool = False, timeout: float = 5.0) -> None:
+        """Stop the broker, keeping its port and temp dir for ``start()``.
+
+        Args:
+            kill: SIGKILL instead of SIGTERM (no persistence save, like a crash).
+            timeout: seconds to wait after SIGTERM before killing.
+        """
+        self._terminate(kill=kill, timeout=timeout)
+
+    def _terminate(self, kill: bool = False, timeout: float = 5.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        """Stop the broker and remove its temp dir."""
+        self._terminate()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> "LocalBroker":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LocalBroker({self.url}, {'running' if self.running else 'stopped'})"

@@ -1,0 +1,123 @@
+"""``edge-infer``: stream a source through a bundle and publish alerts.
+
+Imports only ``edge/`` (never TensorFlow), so it runs on the light device install.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from edge.backends import open_backend
+from edge.bundle import load_bundle
+from edge.pipeline import Counters, Pipeline, RunConfig, RunSummary
+from edge.sinks import JsonLinesSink, MqttConfig, MqttSink
+from edge.sources import open_source
+from edgewatch.errors_cli import EXIT_UNDELIVERED, cli_errors
+
+__all__ = ["app", "main", "run_infer"]
+
+app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+
+
+@app.command()
+@cli_errors
+def run_infer(
+    bundle: Annotated[Path, typer.Option(help="Bundle directory written by 'edgewatch convert'.")],
+    source: Annotated[str, typer.Option(help="Where samples come from: file:PATH.csv")],
+    mqtt: Annotated[Optional[str], typer.Option(help="Broker URL mqtt://HOST:PORT; alerts go to stdout without it.")] = None,
+    device_id: Annotated[str, typer.Option(help="Device id, used in topics and alerts.")] = "edge",
+    topic_prefix: Annotated[str, typer.Option(help="First topic level(s).")] = "edgewatch",
+    variant: Annotated[Optional[str], typer.Option(help="Bundle variant to run (default: the manifest's).")] = None,
+    rate: Annotated[str, typer.Option(help="File replay pace: 'max' or 'real' (the data's own rate).")] = "max",
+    threshold: Annotated[Optional[float], typer.Option(help="Override the calibrated threshold.")] = None,
+    k: Annotated[Optional[int], typer.Option(help="Hits among the last N windows that start an event.")] = None,
+    n: Annotated[Optional[int], typer.Option(help="Debounce span in windows.")] = None,
+    cooldown: Annotated[Optional[float], typer.Option(help="Seconds after an event before another may start.")] = None,
+    mqtt_username_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT user name.")] = "EDGEWATCH_MQTT_USERNAME",
+    mqtt_password_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT password.")] = "EDGEWATCH_MQTT_PASSWORD",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
+) -> None:
+    """Stream SOURCE through the bundle's model and publish one alert per anomalous event."""
+    loaded = load_bundle(bundle)
+    chosen = loaded.variant(variant)
+    decision = loaded.decision(chosen, threshold, k, n, cooldown)
+    stream = open_source(source, loaded.input.columns, rate=rate, sample_rate=loaded.input.sample_rate)
+    backend = open_backend(chosen.format, chosen.path)
+    sink = _make_sink(mqtt, device_id, topic_prefix, mqtt_username_env, mqtt_password_env)
+    config = RunConfig(device_id=device_id, decision=decision)
+    status = _StatusLine(enabled=not quiet and sys.stderr.isatty())
+    sink.open()
+    pipeline = Pipeline(loaded, chosen, backend, stream, sink, config, on_status=status.show)
+    previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
+    try:
+        summary = pipeline.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        status.clear()
+        backend.close()
+    _print_summary(summary, loaded.model_name, chosen.name, decision.threshold)
+    if not summary.delivery.complete:
+        print(f"error: {summary.delivery.undelivered} alert(s) were not acknowledged by the broker", file=sys.stderr)
+        raise typer.Exit(EXIT_UNDELIVERED)
+
+
+def _make_sink(url, device_id, prefix, user_env, password_env):
+    if url is None:
+        return JsonLinesSink(sys.stdout)
+    username = os.environ.get(user_env) or None
+    password = os.environ.get(password_env) or None
+    return MqttSink(MqttConfig.from_url(url, device_id=device_id, topic_prefix=prefix,
+                                       username=username, password=password))
+
+
+class _StatusLine:
+    """A live one-line status on stderr (only on a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def show(self, counters: Counters) -> None:
+        if not self.enabled:
+            return
+        rate = counters.rows / counters.elapsed if counters.elapsed > 0 else 0.0
+        line = (f"rows {counters.rows} ({rate:,.0f}/s)  windows {counters.windows}  "
+                f"events {counters.events}  bad rows {counters.bad_rows}  "
+                f"p50 {counters.latency_ms(50):.2f} ms")
+        sys.stderr.write("\r" + line[:150].ljust(80))
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+
+
+def _print_summary(summary: RunSummary, model: str, variant: str, threshold: float) -> None:
+    c = summary.counters
+    p50, p99 = c.latency_ms(50), c.latency_ms(99)
+    lines = [
+        f"model {model} ({variant}), threshold {threshold:.6g}",
+        f"rows {c.rows}, windows {c.windows}, events {c.events}, alerts delivered "
+        f"{summary.delivery.delivered}/{summary.delivery.accepted} in {c.elapsed:.1f} s",
+        f"inference p50 {p50:.3f} ms, p99 {p99:.3f} ms" if not math.isnan(p50) else "no window completed",
+    ]
+    if summary.suppressed:
+        lines.append(f"{summary.suppressed} event start(s) suppressed by the cooldown")
+    if c.bad_rows:
+        lines.append(f"skipped {c.bad_rows} bad row(s); first: {c.first_bad}")
+    print("\n".join(lines), file=sys.stderr)
+
+
+def main() -> None:
+    """Entry point of the ``edge-infer`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
