@@ -46,6 +46,7 @@ class ConvertConfig:
     k: int = 3
     n: int = 5
     cooldown_s: float = 0.0
+    release: int | None = None
     calibration_data: Path | None = None
     model_name: str | None = None
 
@@ -120,7 +121,7 @@ def _build_bundle(model, spec, sidecar, data: _Data, writer: BundleWriter, confi
     step(f"scoring {len(scaled_calib)} held-out windows with Keras and each variant")
     reference = keras_scores(model, scaled_calib)
     windows_per_hour = _windows_per_hour(sidecar)
-    decision = DecisionConfig(1.0, config.k, config.n, _cooldown_windows(config.cooldown_s, sidecar))
+    decision = DecisionConfig(1.0, config.k, config.n, _cooldown_windows(config.cooldown_s, sidecar), config.release)
     variants, thresholds = {}, {}
     for name, (filename, fmt, precision) in VARIANT_FILES.items():
         path = writer.staging / filename
@@ -189,7 +190,8 @@ def _manifest(sidecar, data: _Data, config: ConvertConfig, variants, choice, fil
         "scaler": data.scaler.to_dict(),
         "score": {"kind": "reconstruction_mse", "description": "mean squared error over the scaled window"},
         "threshold": {**choice.to_dict(), "variant": config.default_variant, "calibration_data": data.calib_source},
-        "decision": {"k": config.k, "n": config.n, "cooldown_s": config.cooldown_s},
+        "decision": {"k": config.k, "n": config.n, "cooldown_s": config.cooldown_s,
+                     "release": config.release or 2 * config.n},
         "representative_dataset": {"windows": min(config.representative_count, len(data.train_raw)),
                                    "sampling": "evenly spaced over the training windows"},
         "default_variant": config.default_variant,

@@ -60,6 +60,7 @@ class Bundle:
     threshold: float
     k: int
     n: int
+    release: int | None
     cooldown_s: float
     default_variant: str
     variants: dict[str, Variant]
@@ -79,6 +80,7 @@ class Bundle:
         k: int | None = None,
         n: int | None = None,
         cooldown_s: float | None = None,
+        release: int | None = None,
     ) -> DecisionConfig:
         """The decision settings for ``variant``: the manifest's, with any overrides applied."""
         cooldown_s = self.cooldown_s if cooldown_s is None else cooldown_s
@@ -88,7 +90,7 @@ class Bundle:
                 raise ConfigError("a cooldown in seconds needs the bundle's sample rate, which it does not record")
             cooldown = math.ceil(cooldown_s * self.input.sample_rate / self.input.hop)
         chosen = threshold if threshold is not None else float(variant.info.get("threshold", self.threshold))
-        return DecisionConfig(chosen, k or self.k, n or self.n, cooldown)
+        return DecisionConfig(chosen, k or self.k, n or self.n, cooldown, release or self.release)
 
 
 def sha256_file(path: Path) -> str:
@@ -169,6 +171,7 @@ def _build(root: Path, manifest: dict) -> Bundle:
         threshold=threshold,
         k=int(decision["k"]),
         n=int(decision["n"]),
+        release=decision.get("release"),
         cooldown_s=float(decision.get("cooldown_s", 0.0)),
         default_variant=default,
         variants=variants,

@@ -22,20 +22,29 @@ class DecisionConfig:
     Attributes:
         threshold: a window whose score exceeds this is a hit.
         k: hits needed among the last ``n`` windows to start an event.
-        n: the debounce span in windows; an event ends after ``n`` windows without a hit.
+        n: the debounce span in windows.
         cooldown: windows after an event ends during which no new event may start.
+        release: consecutive windows without a hit that end an event (default ``2 * n``),
+            so an anomaly whose score dips briefly stays one event.
     """
 
     threshold: float
     k: int = 3
     n: int = 5
     cooldown: int = 0
+    release: int | None = None
+
+    @property
+    def release_windows(self) -> int:
+        return self.release if self.release is not None else 2 * self.n
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= self.n:
             raise ConfigError(f"debounce needs 1 <= k <= n, got k={self.k}, n={self.n}")
         if self.cooldown < 0:
             raise ConfigError(f"cooldown must be >= 0 windows, got {self.cooldown}")
+        if self.release is not None and self.release < 1:
+            raise ConfigError(f"release must be >= 1 window, got {self.release}")
 
 
 class EventKind(str, Enum):
@@ -67,6 +76,7 @@ class Decider:
         self.config = config
         self._recent: deque[tuple[int, bool]] = deque(maxlen=config.n)
         self._count = 0
+        self._quiet_run = 0  # consecutive windows without a hit during an event
         self._active = False
         self._peak = float("-inf")
         self._first_hit = 0
@@ -97,9 +107,10 @@ class Decider:
 
     def _continue_event(self, index: int, score: float) -> Event | None:
         self._peak = max(self._peak, score)
-        full = len(self._recent) == self.config.n
-        if full and not any(h for _, h in self._recent):
+        self._quiet_run = 0 if score > self.config.threshold else self._quiet_run + 1
+        if self._quiet_run >= self.config.release_windows:
             self._active = False
+            self._quiet_run = 0
             self._quiet_until = index + 1 + self.config.cooldown
             self._recent.clear()
             return Event(EventKind.END, index, float(self._peak), self._first_hit)

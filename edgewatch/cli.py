@@ -56,6 +56,7 @@ def convert_cmd(
     k: Annotated[int, typer.Option(help="Hits among the last N windows that start an event.")] = 3,
     n: Annotated[int, typer.Option(help="Debounce span in windows.")] = 5,
     cooldown: Annotated[float, typer.Option(help="Seconds after an event before another may start.")] = 0.0,
+    release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event (default 2*N).")] = None,
     calibration_data: Annotated[Optional[Path], typer.Option(help="Other normal CSV to calibrate the threshold on.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in the manifest and alerts.")] = None,
 ) -> None:
@@ -63,7 +64,7 @@ def convert_cmd(
     from calibration.threshold import ThresholdPolicy
     from convert.pipeline import ConvertConfig
 
-    config = ConvertConfig(default_variant=default_variant, k=k, n=n, cooldown_s=cooldown,
+    config = ConvertConfig(default_variant=default_variant, k=k, n=n, cooldown_s=cooldown, release=release,
                            threshold=ThresholdPolicy(percentile, false_alarms_per_hour, margin),
                            calibration_data=calibration_data, model_name=name)
     manifest = convert_with_status(model, data, out, config, console)

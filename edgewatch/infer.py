@@ -40,6 +40,7 @@ def run_infer(
     k: Annotated[Optional[int], typer.Option(help="Hits among the last N windows that start an event.")] = None,
     n: Annotated[Optional[int], typer.Option(help="Debounce span in windows.")] = None,
     cooldown: Annotated[Optional[float], typer.Option(help="Seconds after an event before another may start.")] = None,
+    release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event.")] = None,
     mqtt_username_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT user name.")] = "EDGEWATCH_MQTT_USERNAME",
     mqtt_password_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT password.")] = "EDGEWATCH_MQTT_PASSWORD",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
@@ -47,13 +48,13 @@ def run_infer(
     """Stream SOURCE through the bundle's model and publish one alert per anomalous event."""
     loaded = load_bundle(bundle)
     chosen = loaded.variant(variant)
-    decision = loaded.decision(chosen, threshold, k, n, cooldown)
+    decision = loaded.decision(chosen, threshold, k, n, cooldown, release)
     stream = open_source(source, loaded.input.columns, rate=rate, sample_rate=loaded.input.sample_rate)
-    backend = open_backend(chosen.format, chosen.path)
     sink = _make_sink(mqtt, device_id, topic_prefix, mqtt_username_env, mqtt_password_env)
+    sink.open()
+    backend = open_backend(chosen.format, chosen.path)
     config = RunConfig(device_id=device_id, decision=decision)
     status = _StatusLine(enabled=not quiet and sys.stderr.isatty())
-    sink.open()
     pipeline = Pipeline(loaded, chosen, backend, stream, sink, config, on_status=status.show)
     previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
     try:

@@ -14,16 +14,20 @@ def train_with_progress(data: Path, out: Path, config, console: Console):
     """Run ``convert.train.train_autoencoder`` with an epoch progress bar."""
     from convert.train import train_autoencoder
 
-    with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("", total=config.epochs)
+    progress = Progress(TextColumn("training"), BarColumn(), TextColumn("{task.description}"),
+                        TimeElapsedColumn(), console=console)
+    task = progress.add_task("", total=config.epochs)
 
-        def on_epoch(epoch: int, total: int, logs: dict) -> None:
-            progress.update(task, completed=epoch,
-                            description=f"epoch {epoch}/{total} loss {logs.get('loss', 0):.4f} "
-                                        f"val {logs.get('val_loss', 0):.4f}")
+    def on_epoch(epoch: int, total: int, logs: dict) -> None:
+        progress.start()  # only once training runs, so a data error prints alone
+        progress.update(task, completed=epoch,
+                        description=f"epoch {epoch}/{total} loss {logs.get('loss', 0):.4f} "
+                                    f"val {logs.get('val_loss', 0):.4f}")
 
+    try:
         result = train_autoencoder(data, out, config, on_epoch=on_epoch)
+    finally:
+        progress.stop()
     console.print(f"saved {result.model_path} after {result.epochs_run} epochs "
                   f"(loss {result.final_loss:.4f}, best val {result.final_val_loss:.4f})")
     return result

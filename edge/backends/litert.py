@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.backends._quiet import native_stderr_silenced
 from edge.errors import MissingDependencyError, ModelLoadError
 
 __all__ = ["LiteRTBackend"]
@@ -40,8 +41,9 @@ class LiteRTBackend:
     def __init__(self, model_path: Path, threads: int = 1) -> None:
         interpreter_class = _interpreter_class()
         try:
-            self._interp = interpreter_class(model_path=str(model_path), num_threads=threads)
-            self._interp.allocate_tensors()
+            with native_stderr_silenced():
+                self._interp = interpreter_class(model_path=str(model_path), num_threads=threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelLoadError(f"LiteRT cannot load {Path(model_path).name}: {reason}") from exc

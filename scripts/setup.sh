@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One-stop set-up for a fresh Debian machine (run as root, or with sudo available):
+# installs the Debian packages edgewatch uses (mosquitto, python3-venv), creates .venv with
+# the project and its host extras, then runs what you asked for.
+#
+#   bash scripts/setup.sh demo      # the end-to-end demo on generated data
+#   bash scripts/setup.sh test      # the test suite
+#   bash scripts/setup.sh bench     # the conversion benchmark
+#   bash scripts/setup.sh install   # only install
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+APT_PACKAGES=(mosquitto mosquitto-clients python3-venv)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_debian_packages() {
+    local missing=()
+    command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+    command -v mosquitto_passwd >/dev/null 2>&1 || missing+=(mosquitto-clients mosquitto)
+    "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+    if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian packages: ${APT_PACKAGES[*]}"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+    fi
+}
+
+install_python_packages() {
+    local stamp=.venv/.edgewatch-installed want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        echo "installing edgewatch[convert,dev] into .venv (TensorFlow included: about a minute)"
+        .venv/bin/python -m pip install -q --upgrade pip
+        .venv/bin/python -m pip install -q -e '.[convert,dev]'
+        echo "$want" > "$stamp"
+    fi
+}
+
+install_debian_packages
+install_python_packages
+export PATH="$PWD/.venv/bin:$PATH"
+
+what=${1:-install}
+shift || true
+case "$what" in
+    demo) exec edgewatch demo "$@" ;;
+    test) exec python -m pytest "$@" ;;
+    bench) exec python benchmarks/convert_bench.py "$@" ;;
+    install) echo "installed: activate with 'source .venv/bin/activate'" ;;
+    *) echo "usage: bash scripts/setup.sh [demo|test|bench|install]" >&2; exit 2 ;;
+esac

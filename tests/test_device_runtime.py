@@ -1,0 +1,103 @@
+"""The device runtime: no TensorFlow, INT8 agreement with Keras, stateless windows."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import jsonschema
+import numpy as np
+import pytest
+
+import subprocess
+import sys
+from pathlib import Path
+
+from edge.backends import open_backend
+from edge.bundle import load_bundle
+from edge.csvdata import read_table
+from edge.score import WindowScorer
+from calibration.dataset import make_windows
+
+BLOCK_TENSORFLOW = textwrap.dedent("""
+    import sys
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'tf2onnx'):
+                raise ImportError(f'{name} is not installed on this device')
+    sys.meta_path.insert(0, Block())
+    sys.argv = ['edge-infer'] + sys.argv[1:]
+    from edgewatch.infer import app
+    try:
+        app()
+    except SystemExit as exc:
+        loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))
+        print('HEAVY=' + ','.join(loaded), file=sys.stderr)
+        raise
+""")
+
+
+def test_edge_infer_runs_with_tensorflow_unimportable(trained_bundle):
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_TENSORFLOW, "--bundle", str(trained_bundle.bundle),
+         "--source", f"file:{trained_bundle.data.stream_csv}", "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stderr or result.stderr.rstrip().endswith("HEAVY=")
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(alerts) == len(trained_bundle.data.stream.anomalies)
+
+
+def test_manifest_matches_its_schema_and_records_agreement(trained_bundle):
+    manifest = json.loads((trained_bundle.bundle / "manifest.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "manifest.schema.json").read_text())
+    jsonschema.validate(manifest, schema)
+    assert manifest["default_variant"] == "int8"
+    assert set(manifest["variants"]) == {"fp32", "dynamic", "int8", "onnx"}
+    assert manifest["variants"]["int8"]["io"]["input"]["dtype"] == "int8"
+    assert manifest["threshold"]["calibration_data"].startswith("held-out tail")
+
+
+def _heldout_windows(trained_bundle):
+    bundle = load_bundle(trained_bundle.bundle)
+    held = bundle.manifest["model"]["trained_on"]["holdout_rows"]
+    table = read_table(trained_bundle.data.normal_csv, bundle.input.columns)
+    return bundle, make_windows(table.values[held[0]:held[1]], bundle.input.window, bundle.input.hop)
+
+
+def test_int8_scores_agree_with_keras_on_heldout_windows(trained_bundle):
+    """Tolerance: score correlation >= 0.99 and the same threshold decision on >= 98% of windows."""
+    import keras
+
+    bundle, raw = _heldout_windows(trained_bundle)
+    model = keras.saving.load_model(trained_bundle.model, compile=False)
+    scaled = bundle.scaler.transform(raw)
+    reference = np.mean((np.asarray(model.predict(scaled, verbose=0)) - scaled) ** 2, axis=(1, 2))
+    variant = bundle.variant("int8")
+    scorer = WindowScorer(bundle.scaler, open_backend(variant.format, variant.path))
+    int8 = np.array([scorer(w) for w in raw])
+    threshold = bundle.decision(variant).threshold
+    assert np.corrcoef(reference, int8)[0, 1] >= 0.99
+    assert np.mean((reference > threshold) == (int8 > threshold)) >= 0.98
+    # and around anomalies, whose values lie outside the ranges INT8 was calibrated on
+    stream = read_table(trained_bundle.data.stream_csv, bundle.input.columns).values
+    for anomaly in trained_bundle.data.stream.anomalies:
+        raw_bad = make_windows(stream[anomaly.start - 90:anomaly.end + 90], bundle.input.window, 1)
+        scaled_bad = bundle.scaler.transform(raw_bad)
+        ref_bad = np.mean((np.asarray(model.predict(scaled_bad, verbose=0)) - scaled_bad) ** 2, axis=(1, 2))
+        int8_bad = np.array([scorer(w) for w in raw_bad])
+        assert ref_bad.min() < threshold < ref_bad.max(), anomaly.kind  # the stretch holds both kinds
+        assert np.mean((ref_bad > threshold) == (int8_bad > threshold)) >= 0.95, anomaly.kind
+
+
+@pytest.mark.parametrize("variant", ["int8", "fp32", "dynamic", "onnx"])
+def test_the_same_window_twice_gives_the_same_score(trained_bundle, variant):
+    """The fused LSTM keeps state across invoke(); the backend must reset it every window."""
+    bundle, raw = _heldout_windows(trained_bundle)
+    chosen = bundle.variant(variant)
+    scorer = WindowScorer(bundle.scaler, open_backend(chosen.format, chosen.path))
+    first = [scorer(w) for w in raw[:5]]
+    again = [scorer(w) for w in raw[:5]]
+    assert first == again
+    assert len(set(first)) == 5
