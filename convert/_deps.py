@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from edge.errors import MissingDependencyError
+from edge.native_output import native_output_silenced
 
 __all__ = ["keras", "tensorflow", "tf_keras", "tf2onnx"]
 
@@ -16,13 +17,23 @@ def _quiet() -> None:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
+def _init_devices() -> None:
+    """Probe devices once, quietly: without a GPU, TensorFlow logs CUDA errors on first use."""
+    import tensorflow
+
+    with native_output_silenced(2):
+        tensorflow.config.list_physical_devices()
+
+
 def keras():
     """Keras 3 (training and loading user models)."""
     _quiet()
     try:
-        import keras as module
+        with native_output_silenced(2):  # CUDA probing banners on machines without a GPU
+            import keras as module
     except ImportError as exc:
         raise MissingDependencyError(f"training and conversion need Keras 3 and TensorFlow: {_FIX}") from exc
+    _init_devices()
     return module
 
 
@@ -30,10 +41,12 @@ def tensorflow():
     """TensorFlow (the TFLite converter)."""
     _quiet()
     try:
-        import tensorflow as module
+        with native_output_silenced(2):  # CUDA probing banners on machines without a GPU
+            import tensorflow as module
     except ImportError as exc:
         raise MissingDependencyError(f"conversion to TFLite needs TensorFlow: {_FIX}") from exc
     module.get_logger().setLevel("ERROR")
+    _init_devices()
     return module
 
 
@@ -41,7 +54,8 @@ def tf_keras():
     """tf_keras, used to rebuild models at batch 1 so the converter emits the fused LSTM op."""
     _quiet()
     try:
-        import tf_keras as module
+        with native_output_silenced(2):  # CUDA probing banners on machines without a GPU
+            import tf_keras as module
     except ImportError as exc:
         raise MissingDependencyError(f"conversion to TFLite needs tf-keras: {_FIX}") from exc
     return module
@@ -51,7 +65,8 @@ def tf2onnx():
     """tf2onnx (Keras -> ONNX)."""
     _quiet()
     try:
-        import tf2onnx as module
+        with native_output_silenced(2):  # CUDA probing banners on machines without a GPU
+            import tf2onnx as module
     except ImportError as exc:
         raise MissingDependencyError(f"conversion to ONNX needs tf2onnx and onnx: {_FIX}") from exc
     return module

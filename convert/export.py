@@ -8,6 +8,7 @@ tf2onnx, with a dynamic batch dimension.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from enum import Enum
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from calibration.dataset import RepresentativeDataset
 from convert import _deps
 from convert.autoencoder import AutoencoderSpec, build_autoencoder
 from edge.errors import EdgewatchError
+from edge.native_output import native_output_silenced
 
 __all__ = ["Precision", "rebuild_batch1", "to_tflite", "to_onnx", "ConversionError"]
 
@@ -53,7 +55,9 @@ def to_tflite(batch1_model, precision: Precision, representative: Representative
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     try:
-        return converter.convert()
+        with warnings.catch_warnings(), native_output_silenced(1, 2):
+            warnings.simplefilter("ignore", UserWarning)  # "Statistics for quantized inputs ..."
+            return converter.convert()
     except Exception as exc:  # the converter raises a zoo of types
         raise ConversionError(f"TFLite {precision.value} conversion failed: {str(exc).splitlines()[0]}") from exc
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.backends._quiet import native_stderr_silenced
+from edge.native_output import native_output_silenced
 from edge.errors import MissingDependencyError, ModelLoadError
 
 __all__ = ["LiteRTBackend"]
@@ -41,7 +41,7 @@ class LiteRTBackend:
     def __init__(self, model_path: Path, threads: int = 1) -> None:
         interpreter_class = _interpreter_class()
         try:
-            with native_stderr_silenced():
+            with native_output_silenced(2):
                 self._interp = interpreter_class(model_path=str(model_path), num_threads=threads)
                 self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
