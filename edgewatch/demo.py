@@ -52,16 +52,17 @@ def run_demo(workdir: Path | None, epochs: int, console: Console) -> bool:
         manifest = convert_with_status(model, normal_csv, root / "bundle", ConvertConfig(
             threshold=ThresholdPolicy()), console)
         print_variants(manifest, console)
-        alerts, report = _stream_through_broker(root / "bundle", stream_csv, console)
+        alerts, report = _stream_through_broker(root / "bundle", stream_csv, root / "outbox.sqlite", console)
         console.print(report)
         return _report(stream.anomalies, alerts, manifest["input"]["window"], console)
 
 
-def _stream_through_broker(bundle: Path, stream_csv: Path, console: Console) -> tuple[list[Alert], str]:
+def _stream_through_broker(bundle: Path, stream_csv: Path, outbox: Path, console: Console) -> tuple[list[Alert], str]:
     with LocalBroker() as broker, MqttCollector(broker, f"edgewatch/{DEVICE_ID}/alerts") as collector:
         console.print(f"started mosquitto at {broker.url}; running edge-infer on {stream_csv.name}")
         command = [sys.executable, "-m", "edgewatch.infer", "--bundle", str(bundle), "--source",
-                   f"file:{stream_csv}", "--mqtt", broker.url, "--device-id", DEVICE_ID, "--quiet"]
+                   f"file:{stream_csv}", "--mqtt", broker.url, "--device-id", DEVICE_ID, "--quiet",
+                   "--outbox", str(outbox)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise EdgewatchError(f"edge-infer failed ({done.returncode}): {done.stderr.strip()}")

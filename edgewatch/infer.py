@@ -16,6 +16,7 @@ import typer
 
 from edge.backends import open_backend
 from edge.bundle import load_bundle
+from edge.outbox import Outbox
 from edge.pipeline import Counters, Pipeline, RunConfig, RunSummary
 from edge.sinks import JsonLinesSink, MqttConfig, MqttSink
 from edge.sources import open_source
@@ -43,6 +44,7 @@ def run_infer(
     release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event.")] = None,
     mqtt_username_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT user name.")] = "EDGEWATCH_MQTT_USERNAME",
     mqtt_password_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT password.")] = "EDGEWATCH_MQTT_PASSWORD",
+    outbox: Annotated[Optional[Path], typer.Option(help="SQLite file where alerts wait until the broker acknowledges them [default: ~/.local/state/edgewatch/<device-id>/outbox.sqlite].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
 ) -> None:
     """Stream SOURCE through the bundle's model and publish one alert per anomalous event."""
@@ -50,7 +52,7 @@ def run_infer(
     chosen = loaded.variant(variant)
     decision = loaded.decision(chosen, threshold, k, n, cooldown, release)
     stream = open_source(source, loaded.input.columns, rate=rate, sample_rate=loaded.input.sample_rate)
-    sink = _make_sink(mqtt, device_id, topic_prefix, mqtt_username_env, mqtt_password_env)
+    sink = _make_sink(mqtt, device_id, topic_prefix, mqtt_username_env, mqtt_password_env, outbox)
     sink.open()
     backend = open_backend(chosen.format, chosen.path)
     config = RunConfig(device_id=device_id, decision=decision)
@@ -65,17 +67,25 @@ def run_infer(
         backend.close()
     _print_summary(summary, loaded.model_name, chosen.name, decision.threshold)
     if not summary.delivery.complete:
-        print(f"error: {summary.delivery.undelivered} alert(s) were not acknowledged by the broker", file=sys.stderr)
+        where = f"; they stay in {sink.outbox.path} for the next run" if isinstance(sink, MqttSink) else ""
+        print(f"error: {summary.delivery.undelivered} alert(s) were not acknowledged by the broker{where}",
+              file=sys.stderr)
         raise typer.Exit(EXIT_UNDELIVERED)
 
 
-def _make_sink(url, device_id, prefix, user_env, password_env):
+def _make_sink(url, device_id, prefix, user_env, password_env, outbox_path):
     if url is None:
         return JsonLinesSink(sys.stdout)
     username = os.environ.get(user_env) or None
     password = os.environ.get(password_env) or None
-    return MqttSink(MqttConfig.from_url(url, device_id=device_id, topic_prefix=prefix,
-                                       username=username, password=password))
+    config = MqttConfig.from_url(url, device_id=device_id, topic_prefix=prefix, username=username, password=password)
+    return MqttSink(config, Outbox(outbox_path or default_outbox_path(device_id)))
+
+
+def default_outbox_path(device_id: str) -> Path:
+    """``$XDG_STATE_HOME/edgewatch/<device>/outbox.sqlite`` (``~/.local/state`` by default)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "edgewatch" / device_id / "outbox.sqlite"
 
 
 class _StatusLine:

@@ -15,13 +15,14 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_each_injected_anomaly_gives_exactly_one_alert_and_normal_data_none(
-    trained_bundle, mqtt_broker, mqtt_collector
+    trained_bundle, mqtt_broker, mqtt_collector, tmp_path
 ):
     data = trained_bundle.data
     schema = json.loads((DOCS / "alert.schema.json").read_text())
     with mqtt_collector(mqtt_broker, "edgewatch/pump-1/alerts") as alerts:
         done = run_cli("edgewatch.infer", "--bundle", str(trained_bundle.bundle), "--source",
-                       f"file:{data.stream_csv}", "--mqtt", mqtt_broker.url, "--device-id", "pump-1")
+                       f"file:{data.stream_csv}", "--mqtt", mqtt_broker.url, "--device-id", "pump-1",
+                       "--outbox", str(tmp_path / "outbox.sqlite"))
         assert done.returncode == 0, done.stderr
         received = alerts.wait_for(len(data.stream.anomalies), timeout=10)
     for message in received:

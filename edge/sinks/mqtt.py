@@ -1,4 +1,4 @@
-"""MQTT alert sink on paho-mqtt 2.x.
+"""MQTT alert sink on paho-mqtt 2.x, with a durable outbox in front of it.
 
 Topics (``<prefix>`` defaults to ``edgewatch``):
 
@@ -6,16 +6,16 @@ Topics (``<prefix>`` defaults to ``edgewatch``):
     <prefix>/<device>/availability  retained ``online`` after every CONNACK,
                                     retained ``offline`` on close and as the LWT
 
-Threads: ``open``/``publish``/``close`` are called by the pipeline's worker
-thread; paho's network loop runs on its own thread (``loop_start``) and runs
-the ``_on_*`` callbacks, which only set events, log, and put acknowledgements
-on a queue that the worker drains.
+Delivery: ``publish`` writes the alert to the outbox (SQLite, on disk) and
+returns. A sender thread hands rows to paho, oldest first, at most
+``inflight`` at a time and only while connected, and deletes each row when its
+PUBACK arrives. Rows left by a killed or disconnected run are sent first by
+the next one. paho resends in-flight messages after it reconnects by itself.
 
-Delivery: paho keeps every QoS 1 message in memory until its PUBACK and
-re-sends it after reconnecting by itself, so an alert published during a short
-broker outage is delivered once the broker is back. Nothing is written to
-disk: alerts still unacknowledged when ``close`` times out (or the process
-dies) are lost and reported as ``undelivered``.
+Threads: ``open``/``publish``/``close`` run on the caller's thread; the sender
+thread owns the in-flight map; paho's loop thread runs the ``_on_*``
+callbacks, which only set events and enqueue acknowledgements (paho holds its
+own lock there, so they must not call back into paho or take our locks).
 """
 
 from __future__ import annotations
@@ -26,108 +26,20 @@ import queue
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from edge.alerts import Alert
-from edge.errors import BrokerError, ConfigError, MissingDependencyError, SinkError
+from edge.errors import BrokerError, MissingDependencyError, SinkError
+from edge.outbox import Outbox
 from edge.sinks.base import DeliveryReport
+from edge.sinks.mqtt_config import MqttConfig
 
 __all__ = ["MqttConfig", "MqttSink"]
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS = ("5", "3.1.1")
 _AUTH_REASONS = {134, 135}  # Bad user name or password / Not authorized (paho maps MQTT 3 codes 4, 5 here)
-_TOPIC_FORBIDDEN = set("+#/\0")
-
-
-@dataclass(frozen=True)
-class MqttConfig:
-    """Where and how the MQTT sink connects.
-
-    Attributes:
-        host: broker host name or IP address.
-        port: broker TCP port.
-        device_id: the device's id; one topic level, so no ``/``, ``+`` or ``#``.
-        topic_prefix: first topic level(s), e.g. ``edgewatch`` or ``site1/edgewatch``.
-        client_id: MQTT client id; ``edgewatch-<device_id>`` when None.
-        qos: QoS of alert messages (0, 1 or 2).
-        keepalive: seconds between keepalive pings.
-        connect_timeout: seconds ``open`` waits for the TCP connection and the CONNACK.
-        username: optional user name.
-        password: optional password; never logged and left out of ``repr``.
-        protocol: ``"5"`` (default) or ``"3.1.1"``.
-        max_queued: most messages paho keeps in memory (in flight or waiting);
-            0 means unlimited. Alerts beyond it are dropped and counted.
-    """
-
-    host: str
-    port: int = 1883
-    device_id: str = "edge"
-    topic_prefix: str = "edgewatch"
-    client_id: str | None = None
-    qos: int = 1
-    keepalive: int = 30
-    connect_timeout: float = 10.0
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    protocol: str = "5"
-    max_queued: int = 100_000
-
-    def __post_init__(self) -> None:
-        if not self.host:
-            raise ConfigError("MQTT host is empty: pass --mqtt mqtt://HOST:PORT")
-        if not 0 < self.port < 65536:
-            raise ConfigError(f"MQTT port {self.port} is out of range 1-65535")
-        if not self.device_id or _TOPIC_FORBIDDEN & set(self.device_id):
-            raise ConfigError(f"device id {self.device_id!r} must be non-empty without '/', '+', '#'")
-        if not self.topic_prefix or set("+#\0") & set(self.topic_prefix):
-            raise ConfigError(f"topic prefix {self.topic_prefix!r} must be non-empty without '+', '#'")
-        if self.qos not in (0, 1, 2):
-            raise ConfigError(f"MQTT qos must be 0, 1 or 2, not {self.qos!r}")
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"MQTT protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}")
-        if self.connect_timeout <= 0 or self.keepalive <= 0 or self.max_queued < 0:
-            raise ConfigError("MQTT connect_timeout and keepalive must be > 0, max_queued >= 0")
-
-    @classmethod
-    def from_url(cls, url: str, device_id: str, **options: Any) -> "MqttConfig":
-        """Build a config from ``mqtt://[user[:password]@]host[:port]``.
-
-        Args:
-            url: the broker URL; only the ``mqtt://`` scheme is supported.
-            device_id: the device's id.
-            **options: any other field; ``username``/``password`` override the URL's.
-
-        Raises:
-            ConfigError: the URL is malformed or uses another scheme.
-        """
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:
-            raise ConfigError(f"bad MQTT URL {url!r}: {exc}; expected mqtt://HOST:PORT") from None
-        if parts.scheme != "mqtt":
-            raise ConfigError(f"bad MQTT URL {url!r}: scheme must be mqtt:// (mqtts:// is not supported yet)")
-        if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ConfigError(f"bad MQTT URL {url!r}: expected mqtt://HOST:PORT")
-        creds = {}
-        if parts.username is not None:
-            creds["username"] = unquote(parts.username)
-        if parts.password is not None:
-            creds["password"] = unquote(parts.password)
-        return cls(host=parts.hostname, port=port or 1883, device_id=device_id, **{**creds, **options})
-
-    @property
-    def address(self) -> str:
-        """``host:port`` for messages (never includes credentials)."""
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-    def topic(self, leaf: str) -> str:
-        """The topic ``<prefix>/<device>/<leaf>``."""
-        return f"{self.topic_prefix.rstrip('/')}/{self.device_id}/{leaf}"
 
 
 class _State(enum.Enum):
@@ -165,26 +77,34 @@ def _describe_refusal(reason: Any, cfg: MqttConfig) -> str:
 
 
 class MqttSink:
-    """Publishes alerts to an MQTT broker; see the module docstring for topics and threads.
+    """Publishes alerts through a durable outbox; see the module docstring.
 
     Args:
         config: where and how to connect.
+        outbox: where unacknowledged alerts wait; an in-memory one when None
+            (nothing then survives the process).
     """
 
     name = "mqtt"
 
-    def __init__(self, config: MqttConfig) -> None:
+    def __init__(self, config: MqttConfig, outbox: Outbox | None = None) -> None:
         self.config = config
+        self.outbox = outbox or Outbox(Path(":memory:"))
         self.client_id = config.client_id or f"edgewatch-{config.device_id}"
         self.alert_topic = config.topic("alerts")
         self.availability_topic = config.topic("availability")
         self.last_report: DeliveryReport | None = None
         self._state = _State.NEW
         self._client: Any = None
-        self._lock = threading.Lock()  # guards the counters below; never held while calling paho
+        self._lock = threading.Lock()  # guards the counters; never held while calling paho
         self._acks: queue.SimpleQueue[tuple[int, bool, str]] = queue.SimpleQueue()
-        self._pending: set[int] = set()
-        self._accepted = self._delivered = self._rejected = self._dropped = 0
+        self._inflight: dict[int, int] = {}  # paho mid -> outbox row id (sender thread only)
+        self._last_sent = 0  # highest outbox row id handed to paho
+        self._accepted = self._delivered = self._rejected = 0
+        self._replayed = self.outbox.depth
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._sender: threading.Thread | None = None
         self._connack = threading.Event()
         self._connected = threading.Event()
         self._refusal: Any = None
@@ -201,7 +121,7 @@ class MqttSink:
         return self._connects
 
     def open(self) -> None:
-        """Connect and wait for the broker's CONNACK.
+        """Connect, wait for the broker's CONNACK, and start sending what the outbox holds.
 
         Raises:
             BrokerError: the broker is unreachable, too slow, or refused us.
@@ -226,21 +146,20 @@ class MqttSink:
             self._shutdown()
             raise BrokerError(_describe_refusal(self._refusal, cfg))
         self._state = _State.OPEN
-        log.info("MQTT sink connected to %s as %s", cfg.address, self.client_id)
+        self._sender = threading.Thread(target=self._send_loop, name="edgewatch-mqtt-sender", daemon=True)
+        self._sender.start()
+        log.info("MQTT sink connected to %s as %s (%d alerts waiting in the outbox)",
+                 cfg.address, self.client_id, self._replayed)
 
     def _make_client(self) -> Any:
         mqtt = _paho()
         cfg = self.config
         protocol = mqtt.MQTTv5 if cfg.protocol == "5" else mqtt.MQTTv311
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=protocol,
-        )
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=protocol)
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         client.connect_timeout = cfg.connect_timeout
-        client.max_queued_messages_set(cfg.max_queued)
+        client.max_inflight_messages_set(cfg.inflight + 2)  # + availability messages
         client.reconnect_delay_set(min_delay=0.5, max_delay=10)  # type: ignore[arg-type]
         client.will_set(self.availability_topic, "offline", qos=1, retain=True)
         client.on_connect = self._on_connect
@@ -260,7 +179,7 @@ class MqttSink:
     # -- paho callbacks: paho's loop thread -----------------------------------
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        """CONNACK received (loop thread): publish ``online`` or remember the refusal."""
+        """CONNACK received: publish ``online`` or remember the refusal."""
         if reason.is_failure:
             if not self._connack.is_set():
                 self._refusal = reason  # open() raises it
@@ -273,96 +192,115 @@ class MqttSink:
             client.publish(self.availability_topic, "online", qos=1, retain=True)
             if self._connects > 1:
                 log.info("MQTT sink reconnected to %s", self.config.address)
+            self._wake.set()
         self._connack.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        """Connection lost or closed (loop thread); paho reconnects by itself."""
+        """Connection lost or closed; paho reconnects by itself."""
         was_connected = self._connected.is_set()
         self._connected.clear()
         if was_connected and self._state is _State.OPEN:
             log.warning("MQTT connection to %s lost (%s); paho will reconnect", self.config.address, reason)
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-        """PUBACK received (loop thread, paho's message lock held): only enqueue it."""
+        """PUBACK received (paho's message lock held): only enqueue it."""
         self._acks.put((mid, bool(reason.is_failure), str(reason)))
+        self._wake.set()
 
-    # -- worker thread ----------------------------------------------------------
+    # -- sender thread ----------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(0.05)
+            self._wake.clear()
+            try:
+                self._settle_acks()
+                self._hand_over()
+            except SinkError:
+                log.exception("MQTT sender: outbox error; retrying")
+                time.sleep(0.5)
+
+    def _settle_acks(self) -> None:
+        """Delete acknowledged rows from the outbox."""
+        while True:
+            try:
+                mid, failed, reason = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            row_id = self._inflight.pop(mid, None)
+            if row_id is None:
+                continue  # an availability message
+            self.outbox.delete(row_id)
+            with self._lock:
+                if failed:
+                    self._rejected += 1
+                    log.warning("MQTT broker rejected an alert: %s", reason)
+                else:
+                    self._delivered += 1
+
+    def _hand_over(self) -> None:
+        """Give paho the next rows, oldest first, while connected and under the in-flight bound."""
+        room = self.config.inflight - len(self._inflight)
+        if room <= 0 or not self.connected:
+            return
+        for row in self.outbox.pending(after_id=self._last_sent, limit=room):
+            try:
+                info = self._client.publish(row.topic, row.payload, qos=row.qos)
+            except ValueError as exc:
+                log.error("MQTT rejected outbox row %d (%s); dropping it", row.id, exc)
+                self.outbox.delete(row.id)
+                continue
+            self._inflight[info.mid] = row.id
+            self._last_sent = row.id
+
+    # -- caller's thread ------------------------------------------------------
 
     def publish(self, alert: Alert) -> None:
-        """Queue ``alert`` for delivery; returns without waiting for the broker.
+        """Store ``alert`` in the outbox (durably) and wake the sender; never waits for the broker.
 
         Raises:
-            SinkError: the sink is not open, or paho rejected the message.
+            SinkError: the sink is not open, or the outbox cannot be written.
         """
         if self._state is not _State.OPEN:
             raise SinkError(f"MQTT sink is {self._state.value}; open it before publishing")
-        mqtt = _paho()
-        try:
-            info = self._client.publish(self.alert_topic, alert.to_json(), qos=self.config.qos)
-        except ValueError as exc:
-            raise SinkError(f"MQTT rejected alert {alert.id}: {exc}") from exc
+        self.outbox.put(self.alert_topic, alert.to_json().encode(), self.config.qos)
         with self._lock:
             self._accepted += 1
-            if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
-                self._dropped += 1
-                log.warning("MQTT queue full (%d): alert %s dropped", self.config.max_queued, alert.id)
-            elif self.config.qos == 0 and info.rc == mqtt.MQTT_ERR_SUCCESS:
-                self._delivered += 1
-            else:
-                self._pending.add(info.mid)  # MQTT_ERR_NO_CONN: paho sends it after reconnecting
-        self._drain_acks(0.0)
-
-    def _drain_acks(self, timeout: float) -> None:
-        """Match queued PUBACKs with pending alerts, waiting up to ``timeout`` for the first."""
-        try:
-            item = self._acks.get(timeout=timeout) if timeout > 0 else self._acks.get_nowait()
-        except queue.Empty:
-            return
-        while True:
-            mid, failed, reason = item
-            with self._lock:
-                if mid in self._pending:  # other mids are availability messages
-                    self._pending.discard(mid)
-                    if failed:
-                        self._rejected += 1
-                        log.warning("MQTT broker rejected an alert: %s", reason)
-                    else:
-                        self._delivered += 1
-            try:
-                item = self._acks.get_nowait()
-            except queue.Empty:
-                return
+        self._wake.set()
 
     def outstanding(self) -> int:
-        """Alerts accepted but not yet acknowledged by the broker."""
-        self._drain_acks(0.0)
-        with self._lock:
-            return len(self._pending)
+        """Alerts stored but not yet acknowledged by the broker (this run's and earlier runs')."""
+        return self.outbox.depth
 
     def close(self, timeout: float = 10.0) -> DeliveryReport:
-        """Wait up to ``timeout`` s for outstanding PUBACKs, publish ``offline``, disconnect.
+        """Wait up to ``timeout`` s for the outbox to drain, publish ``offline``, disconnect.
 
-        Stopping paho's loop may add up to 1 s when the broker is unreachable.
+        What is still unacknowledged stays in the outbox for the next run.
 
         Returns:
-            What happened to the alerts accepted since ``open``.
+            Alerts accepted this run plus those replayed from disk, how many the
+            broker acknowledged, and how many remain on disk.
         """
         if self._state is _State.CLOSED:
             return self.last_report or DeliveryReport(0, 0, 0)
         deadline = time.monotonic() + timeout
         if self._state is _State.OPEN:
-            while self.outstanding() and time.monotonic() < deadline:
-                self._drain_acks(min(0.1, max(0.0, deadline - time.monotonic())))
+            while self.outbox.depth and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self._stopping.set()
+            self._wake.set()
+            if self._sender is not None:
+                self._sender.join(timeout=2.0)
+            self._settle_acks()
             self._say_offline(deadline)
             self._shutdown()
         self._state = _State.CLOSED
+        remaining = self.outbox.depth
         with self._lock:
-            report = DeliveryReport(self._accepted, self._delivered, self._accepted - self._delivered)
-        if not report.complete:
-            log.warning(
-                "MQTT sink closed with %d of %d alerts undelivered (%d still unacknowledged, %d rejected, %d dropped)",
-                report.undelivered, report.accepted, len(self._pending), self._rejected, self._dropped,
-            )
+            report = DeliveryReport(self._accepted + self._replayed, self._delivered, remaining)
+        if remaining:
+            log.warning("MQTT sink closed with %d alert(s) unacknowledged; they stay in the outbox %s",
+                        remaining, self.outbox.path)
         self.last_report = report
         return report
 
