@@ -7,7 +7,7 @@ The choice and how it was made go into the manifest.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -87,7 +87,7 @@ def choose_threshold(
     rate_value, note = _rate_threshold(scores, policy, windows_per_hour, hop)
     value = policy.margin * max(by_percentile, rate_value if rate_value is not None else by_percentile)
     method = "percentile" if rate_value is None or by_percentile >= rate_value else "false_alarm_rate"
-    config = DecisionConfig(value, decision.k, decision.n, decision.cooldown)
+    config = replace(decision, threshold=value)
     events = sum(_count_events(scores[phase::hop], config) for phase in range(hop)) / hop
     hours = len(scores) / (windows_per_hour * hop) if windows_per_hour else None
     return ThresholdChoice(

@@ -108,7 +108,7 @@ def load_bundle(root: Path) -> Bundle:
     _verify_files(root, manifest)
     try:
         return _build(root, manifest)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BundleError(f"{root / MANIFEST_NAME} is malformed ({exc!r}); re-run edgewatch convert") from exc
 
 
@@ -134,6 +134,8 @@ def _verify_files(root: Path, manifest: dict) -> None:
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{root / MANIFEST_NAME} lists no files; re-run edgewatch convert")
     for name, entry in files.items():
+        if not isinstance(entry, dict):
+            raise BundleError(f"{root / MANIFEST_NAME}: the entry for {name} is not an object; re-run edgewatch convert")
         path = root / name
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise BundleError(f"manifest lists {name!r} outside the bundle; refusing to load it")

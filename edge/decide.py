@@ -59,7 +59,7 @@ class Event:
     Attributes:
         kind: start or end.
         window: sequence number (0-based) of the window that triggered it.
-        score: for start, the triggering score; for end, the peak score of the event.
+        score: the highest score of the event so far (from its first hit on).
         first_hit: window number of the earliest hit in the debounce span (start events).
     """
 
@@ -74,7 +74,7 @@ class Decider:
 
     def __init__(self, config: DecisionConfig) -> None:
         self.config = config
-        self._recent: deque[tuple[int, bool]] = deque(maxlen=config.n)
+        self._recent: deque[tuple[int, float]] = deque(maxlen=config.n)  # (window, score)
         self._count = 0
         self._quiet_run = 0  # consecutive windows without a hit during an event
         self._active = False
@@ -91,19 +91,19 @@ class Decider:
         """Record the next window's score; return the event it triggers, if any."""
         index = self._count
         self._count += 1
-        hit = score > self.config.threshold
-        self._recent.append((index, hit))
+        self._recent.append((index, score))
         if self._active:
             return self._continue_event(index, score)
-        hits = [i for i, h in self._recent if h]
+        hits = [i for i, s in self._recent if s > self.config.threshold]
         if len(hits) < self.config.k:
             return None
         if index < self._quiet_until:
             self.suppressed += 1
             self._recent.clear()
             return None
-        self._active, self._peak, self._first_hit = True, score, hits[0]
-        return Event(EventKind.START, index, float(score), hits[0])
+        peak = max(s for i, s in self._recent if i >= hits[0])
+        self._active, self._peak, self._first_hit = True, peak, hits[0]
+        return Event(EventKind.START, index, float(peak), hits[0])
 
     def _continue_event(self, index: int, score: float) -> Event | None:
         self._peak = max(self._peak, score)

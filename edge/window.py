@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +53,8 @@ class SlidingWindow:
         """How many samples have been pushed so far."""
         return self._buf_start + len(self._buf)
 
-    def push(self, samples: np.ndarray, times: np.ndarray | None = None) -> Iterator[Window]:
-        """Add a chunk of shape ``(n, channels)`` and yield every window it completes."""
+    def push(self, samples: np.ndarray, times: np.ndarray | None = None) -> list[Window]:
+        """Add a chunk of shape ``(n, channels)`` now; return every window it completes."""
         chunk = np.asarray(samples, dtype=np.float32)
         if chunk.ndim == 1 and self.channels == 1:
             chunk = chunk[:, None]
@@ -65,15 +64,17 @@ class SlidingWindow:
             times = np.full(len(chunk), np.nan)
         self._buf = np.concatenate([self._buf, chunk])
         self._times = np.concatenate([self._times, np.asarray(times, dtype=np.float64)])
+        windows = []
         while self._next_start + self.size <= self.samples_seen:
             offset = self._next_start - self._buf_start
-            yield Window(
+            windows.append(Window(
                 start=self._next_start,
                 values=self._buf[offset : offset + self.size].copy(),
                 times=self._times[offset : offset + self.size].copy(),
-            )
+            ))
             self._next_start += self.hop
         self._drop_consumed()
+        return windows
 
     def _drop_consumed(self) -> None:
         """Forget samples no future window can contain."""

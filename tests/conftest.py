@@ -60,11 +60,11 @@ class TrainedBundle:
     data: PumpData
 
 
-def run_cli(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m edgewatch.<module> args`` as a user would; text output captured."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "COLUMNS": "200"}
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "COLUMNS": "200", **(env or {})}
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=timeout,
-                          env=env, **kwargs)
+                          env=full_env)
 
 
 @pytest.fixture(scope="session")

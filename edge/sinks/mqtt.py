@@ -24,6 +24,7 @@ import enum
 import logging
 import queue
 import socket
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -69,6 +70,15 @@ def _describe_os_error(exc: OSError, cfg: MqttConfig) -> str:
     return f"cannot connect to MQTT broker at {where}: {reason}"
 
 
+def _describe_tls_error(exc: ssl.SSLError, cfg: MqttConfig) -> str:
+    """One line for a failed TLS handshake."""
+    reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"TLS: the certificate of {cfg.address} failed verification ({reason}); "
+                "pass the CA that signed it, or connect with the host name on its certificate")
+    return f"TLS handshake with {cfg.address} failed ({reason}); check the client certificate and key"
+
+
 def _describe_refusal(reason: Any, cfg: MqttConfig) -> str:
     """One line for a CONNACK that refused us."""
     if getattr(reason, "value", None) in _AUTH_REASONS:
@@ -108,6 +118,7 @@ class MqttSink:
         self._connack = threading.Event()
         self._connected = threading.Event()
         self._refusal: Any = None
+        self._closed_early: Any = None  # disconnect before any CONNACK
         self._connects = 0
 
     @property
@@ -134,6 +145,8 @@ class MqttSink:
         self._client = client = self._make_client()
         try:
             client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive)
+        except ssl.SSLError as exc:
+            raise BrokerError(_describe_tls_error(exc, cfg)) from exc
         except OSError as exc:
             raise BrokerError(_describe_os_error(exc, cfg)) from exc
         client.loop_start()
@@ -145,6 +158,11 @@ class MqttSink:
         if self._refusal is not None:
             self._shutdown()
             raise BrokerError(_describe_refusal(self._refusal, cfg))
+        if self._closed_early is not None:
+            self._shutdown()
+            hint = "; it may require a client certificate (cert_file/key_file)" if cfg.tls else ""
+            raise BrokerError(f"MQTT broker at {cfg.address} closed the connection before accepting it "
+                              f"({self._closed_early}){hint}")
         self._state = _State.OPEN
         self._sender = threading.Thread(target=self._send_loop, name="edgewatch-mqtt-sender", daemon=True)
         self._sender.start()
@@ -158,6 +176,8 @@ class MqttSink:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=protocol)
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls:
+            self._set_tls(client)
         client.connect_timeout = cfg.connect_timeout
         client.max_inflight_messages_set(cfg.inflight + 2)  # + availability messages
         client.reconnect_delay_set(min_delay=0.5, max_delay=10)  # type: ignore[arg-type]
@@ -166,6 +186,18 @@ class MqttSink:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         return client
+
+    def _set_tls(self, client: Any) -> None:
+        cfg = self.config
+        try:
+            client.tls_set(ca_certs=cfg.ca_file, certfile=cfg.cert_file, keyfile=cfg.key_file,
+                           cert_reqs=ssl.CERT_REQUIRED)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise BrokerError(f"cannot set up TLS for {cfg.address}: {exc}; check the CA, certificate and key files") from exc
+        if cfg.insecure:
+            client.tls_insecure_set(True)
+            log.warning("INSECURE: the MQTT broker's host name is NOT verified (--insecure); "
+                        "anyone holding a certificate from that CA can pose as %s", cfg.address)
 
     def _shutdown(self) -> None:
         """Disconnect and stop paho's loop, swallowing its errors."""
@@ -199,6 +231,9 @@ class MqttSink:
         """Connection lost or closed; paho reconnects by itself."""
         was_connected = self._connected.is_set()
         self._connected.clear()
+        if not self._connack.is_set():
+            self._closed_early = reason
+            self._connack.set()
         if was_connected and self._state is _State.OPEN:
             log.warning("MQTT connection to %s lost (%s); paho will reconnect", self.config.address, reason)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +33,13 @@ class MqttConfig:
         protocol: ``"5"`` (default) or ``"3.1.1"``.
         inflight: most alerts handed to paho and not yet acknowledged; the rest
             wait in the outbox on disk.
+        tls: connect over TLS (``mqtts://``); the server certificate and its
+            host name are verified against ``ca_file`` (or the system CAs).
+        ca_file: CA certificate(s) that signed the broker's certificate.
+        cert_file: client certificate, for brokers that require one.
+        key_file: the client certificate's private key.
+        insecure: skip the host name check (the certificate chain is still
+            verified); for lab set-ups only, and it says so loudly.
     """
 
     host: str
@@ -46,6 +54,11 @@ class MqttConfig:
     password: str | None = field(default=None, repr=False)
     protocol: str = "5"
     inflight: int = 20
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -62,15 +75,28 @@ class MqttConfig:
             raise ConfigError(f"MQTT protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}")
         if self.connect_timeout <= 0 or self.keepalive <= 0 or self.inflight < 1:
             raise ConfigError("MQTT connect_timeout, keepalive and inflight must be > 0")
+        self._check_tls()
+
+    def _check_tls(self) -> None:
+        uses_tls_files = self.ca_file or self.cert_file or self.key_file or self.insecure
+        if uses_tls_files and not self.tls:
+            raise ConfigError("TLS files or --insecure given for a plain mqtt:// URL; use mqtts://HOST:PORT")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ConfigError("a client certificate needs both a certificate file and a key file")
+        for label, path in (("CA file", self.ca_file), ("client certificate", self.cert_file),
+                            ("client key", self.key_file)):
+            if path and not Path(path).is_file():
+                raise ConfigError(f"MQTT {label} {path} does not exist")
 
     @classmethod
     def from_url(cls, url: str, device_id: str, **options: Any) -> "MqttConfig":
-        """Build a config from ``mqtt://[user[:password]@]host[:port]``.
+        """Build a config from ``mqtt[s]://[user[:password]@]host[:port]``.
 
         Args:
             url: the broker URL; only the ``mqtt://`` scheme is supported.
             device_id: the device's id.
             **options: any other field; ``username``/``password`` override the URL's.
+                Default ports: 1883 for mqtt://, 8883 for mqtts://.
 
         Raises:
             ConfigError: the URL is malformed or uses another scheme.
@@ -80,8 +106,8 @@ class MqttConfig:
             port = parts.port
         except ValueError as exc:
             raise ConfigError(f"bad MQTT URL {url!r}: {exc}; expected mqtt://HOST:PORT") from None
-        if parts.scheme != "mqtt":
-            raise ConfigError(f"bad MQTT URL {url!r}: scheme must be mqtt:// (mqtts:// is not supported yet)")
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ConfigError(f"bad MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
         if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ConfigError(f"bad MQTT URL {url!r}: expected mqtt://HOST:PORT")
         creds = {}
@@ -89,7 +115,10 @@ class MqttConfig:
             creds["username"] = unquote(parts.username)
         if parts.password is not None:
             creds["password"] = unquote(parts.password)
-        return cls(host=parts.hostname, port=port or 1883, device_id=device_id, **{**creds, **options})
+        tls = parts.scheme == "mqtts"
+        default_port = 8883 if tls else 1883
+        return cls(host=parts.hostname, port=port or default_port, device_id=device_id, tls=tls,
+                   **{**creds, **options})
 
     @property
     def address(self) -> str:

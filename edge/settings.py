@@ -1,0 +1,148 @@
+"""Typed settings of ``edge-infer``: one object filled by a TOML file, then by command-line flags.
+
+Example ``edgewatch.toml`` (every key optional; flags override the file)::
+
+    bundle = "/var/lib/edgewatch/bundle"
+    source = "file:/data/pump.csv"
+    device_id = "pump-1"
+    rate = "real"
+    outbox = "/var/lib/edgewatch/outbox.sqlite"
+
+    [decision]
+    threshold = 0.05      # else the bundle's calibrated one
+    k = 3
+    n = 5
+    cooldown_s = 60
+    release = 10
+
+    [mqtt]
+    url = "mqtts://broker.lan:8883"
+    topic_prefix = "edgewatch"
+    protocol = "5"        # or "3.1.1"
+    username = "pump-1"   # or username_env / password_env (default EDGEWATCH_MQTT_USERNAME / _PASSWORD)
+    password = "..."      # keep the file readable by its owner only
+    ca_file = "/etc/edgewatch/ca.crt"
+    cert_file = "/etc/edgewatch/pump-1.crt"
+    key_file = "/etc/edgewatch/pump-1.key"
+    insecure = false
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from edge.errors import ConfigError
+from edge.sinks.mqtt_config import MqttConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["InferSettings", "MqttSettings"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """The ``[mqtt]`` table; credentials come from here or from environment variables."""
+
+    url: str | None = None
+    topic_prefix: str = "edgewatch"
+    protocol: str = "5"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    username_env: str = "EDGEWATCH_MQTT_USERNAME"
+    password_env: str = "EDGEWATCH_MQTT_PASSWORD"
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+    keepalive: int = 30
+
+    def config(self, device_id: str) -> MqttConfig | None:
+        """The sink's config, or None when no broker URL is set (alerts go to stdout)."""
+        if self.url is None:
+            return None
+        return MqttConfig.from_url(
+            self.url, device_id=device_id, topic_prefix=self.topic_prefix, protocol=self.protocol,
+            username=os.environ.get(self.username_env) or self.username,
+            password=os.environ.get(self.password_env) or self.password,
+            ca_file=self.ca_file, cert_file=self.cert_file, key_file=self.key_file,
+            insecure=self.insecure, keepalive=self.keepalive,
+        )
+
+
+@dataclass(frozen=True)
+class InferSettings:
+    """Everything ``edge-infer`` takes."""
+
+    bundle: Path | None = None
+    source: str | None = None
+    device_id: str = "edge"
+    variant: str | None = None
+    rate: str = "max"
+    threshold: float | None = None
+    k: int | None = None
+    n: int | None = None
+    cooldown_s: float | None = None
+    release: int | None = None
+    outbox: Path | None = None
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> "InferSettings":
+        """Read a TOML file; unknown keys are errors (they are usually typos)."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        mqtt = _take(MqttSettings, data.pop("mqtt", {}), f"{path.name} [mqtt]")
+        if mqtt.get("password") and path.stat().st_mode & 0o077:
+            log.warning("config file %s holds an MQTT password and is readable by others: chmod 600 it", path)
+        decision = data.pop("decision", {})
+        flat = {**_take(cls, data, path.name), **_decision_keys(decision, path.name)}
+        for key in ("bundle", "outbox"):
+            if flat.get(key) is not None:
+                flat[key] = Path(flat[key])
+        return cls(**flat, mqtt=MqttSettings(**mqtt))
+
+    def with_overrides(self, mqtt: dict[str, Any] | None = None, **flags: Any) -> "InferSettings":
+        """A copy with every flag that was given (not None) taking precedence."""
+        given = {k: v for k, v in flags.items() if v is not None}
+        given_mqtt = {k: v for k, v in (mqtt or {}).items() if v is not None}
+        return replace(self, **given, mqtt=replace(self.mqtt, **given_mqtt))
+
+    def required(self) -> tuple[Path, str]:
+        """``(bundle, source)``, which must come from a flag or the file."""
+        if self.bundle is None or self.source is None:
+            missing = "--bundle" if self.bundle is None else "--source"
+            raise ConfigError(f"{missing} is required (as a flag, or in the --config file)")
+        return self.bundle, self.source
+
+
+def _take(cls: type, table: dict, where: str) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {f.name for f in fields(cls)} - {"mqtt"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return dict(table)
+
+
+def _decision_keys(table: dict, where: str) -> dict:
+    known = {"threshold", "k", "n", "cooldown_s", "release"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where} [decision]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return dict(table)

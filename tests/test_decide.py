@@ -1,0 +1,190 @@
+"""Decider: k-of-n debounce, one event per anomaly, release, cooldown.
+
+Every expected output below is derived by hand in the comments, not copied
+from a run. Scores: ``H`` (2.0) is a hit, ``L`` (0.0) is not, threshold 1.0.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.decide import Decider, DecisionConfig, Event, EventKind
+from edge.errors import ConfigError
+
+H, L = 2.0, 0.0
+START, END = EventKind.START, EventKind.END
+
+
+def feed(decider: Decider, scores) -> list[Event]:
+    return [e for s in scores if (e := decider.update(s)) is not None]
+
+
+def test_k_minus_one_hits_never_start():
+    # period HHLLL: every span of 5 consecutive windows holds exactly 2 hits < k=3
+    decider = Decider(DecisionConfig(1.0, k=3, n=5))
+    assert feed(decider, [H, H, L, L, L] * 40) == []
+    assert not decider.active
+
+
+def test_score_equal_to_threshold_is_not_a_hit():
+    decider = Decider(DecisionConfig(1.0, k=2, n=2))
+    assert feed(decider, [1.0] * 10) == []
+    assert feed(decider, [1.0001]) == []  # one hit
+    assert [e.kind for e in feed(decider, [1.0001])] == [START]  # second hit in a row
+
+
+def test_k_hits_within_n_start_once_at_the_kth_hit():
+    # hits at 1, 3, 5; at window 5 the span 1..5 holds 3 hits -> START at 5, first_hit 1, score 4
+    decider = Decider(DecisionConfig(1.0, k=3, n=5))
+    events = feed(decider, [L, 2.0, L, 3.0, L, 4.0])
+    assert events == [Event(START, 5, 4.0, 1)]
+    assert decider.active
+
+
+def test_hits_spread_wider_than_n_do_not_start():
+    # hits at 0, 2, 5: at window 5 the span 1..5 holds hits 2 and 5 only -> nothing;
+    # a hit at 6 makes span 2..6 hold 2, 5, 6 -> START at 6 with first_hit 2
+    decider = Decider(DecisionConfig(1.0, k=3, n=5))
+    assert feed(decider, [H, L, H, L, L, H]) == []
+    events = feed(decider, [3.0])
+    assert events == [Event(START, 6, 3.0, 2)]
+
+
+def test_k_equals_one_starts_on_first_hit():
+    decider = Decider(DecisionConfig(1.0, k=1, n=1))
+    assert feed(decider, [L, L, 5.0]) == [Event(START, 2, 5.0, 2)]
+
+
+def test_one_event_while_hits_continue():
+    # k=3: START at window 2; 200 more hits and release=10 never reached -> nothing more
+    decider = Decider(DecisionConfig(1.0, k=3, n=5))
+    events = feed(decider, [H] * 200)
+    assert events == [Event(START, 2, H, 0)]
+    assert decider.active
+
+
+def test_short_dips_keep_one_event():
+    # default release = 2n = 10: after the start, 9 quiet windows then a hit, repeated,
+    # never gives 10 quiet windows in a row -> still a single START, no END
+    decider = Decider(DecisionConfig(1.0, k=3, n=5))
+    assert decider.config.release_windows == 10
+    events = feed(decider, [H, H, H] + ([L] * 9 + [H]) * 10)
+    assert [e.kind for e in events] == [START]
+    assert decider.active
+
+
+def test_end_after_release_quiet_windows_with_peak():
+    # k=3, n=5, release=5. START at 2 (score 2.0). Peak rises to 7.0 at window 4.
+    # quiet windows 5,6,7,8,9 -> the 5th quiet one (window 9) ends the event with peak 7.0
+    decider = Decider(DecisionConfig(1.0, k=3, n=5, release=5))
+    events = feed(decider, [H, H, H, 3.0, 7.0, L, L, L, L])
+    assert events == [Event(START, 2, H, 0)]  # 4 quiet windows: not yet
+    events = feed(decider, [L])
+    assert events == [Event(END, 9, 7.0, 0)]
+    assert not decider.active
+    assert feed(decider, [L] * 20) == []
+
+
+def test_default_release_is_two_n():
+    # n=3 -> release 6: START at 2, quiet windows 3..8, END at 8 (the 6th), not at 5 (the 3rd)
+    decider = Decider(DecisionConfig(1.0, k=3, n=3))
+    events = feed(decider, [H, H, H] + [L] * 6)
+    assert events == [Event(START, 2, H, 0), Event(END, 8, H, 0)]
+
+
+def test_quiet_run_resets_on_a_hit():
+    # release=3: START at 1 (k=2). Quiet 2,3; hit at 4 resets; quiet 5,6,7 -> END at 7
+    decider = Decider(DecisionConfig(1.0, k=2, n=2, release=3))
+    events = feed(decider, [H, H, L, L, 4.0, L, L, L])
+    assert events == [Event(START, 1, H, 0), Event(END, 7, 4.0, 0)]
+
+
+def test_second_event_after_end_without_cooldown():
+    # k=2, n=2, release=2, cooldown 0: START 1, END 3; hits at 4,5 -> START 5 with first_hit 4
+    decider = Decider(DecisionConfig(1.0, k=2, n=2, release=2))
+    events = feed(decider, [H, H, L, L, H, 3.0])
+    assert events == [Event(START, 1, H, 0), Event(END, 3, H, 0), Event(START, 5, 3.0, 4)]
+    assert decider.suppressed == 0
+
+
+def test_hits_of_an_ended_event_do_not_count_towards_the_next_start():
+    # k=2, n=3, release=1: START 1 (hits 0,1), window 2 quiet -> END 2.
+    # At window 3 (hit) the span 1..3 would hold hits 1 and 3, but hit 1 belonged to the
+    # ended event -> no START; a hit at 4 makes the START, at 4 with first_hit 3.
+    decider = Decider(DecisionConfig(1.0, k=2, n=3, release=1))
+    events = feed(decider, [H, H, L, H])
+    assert events == [Event(START, 1, H, 0), Event(END, 2, H, 0)]
+    assert feed(decider, [H]) == [Event(START, 4, H, 3)]
+
+
+def test_cooldown_suppresses_and_counts():
+    # k=2, n=3, release=2, cooldown=4: START 1, END 3; windows 4..7 are the cooldown.
+    # hits at 4,5 would start at 5 -> suppressed (1). Quiet 6,7. Hits 8,9 -> START 9, first_hit 8.
+    decider = Decider(DecisionConfig(1.0, k=2, n=3, cooldown=4, release=2))
+    events = feed(decider, [H, H, L, L, H, H, L, L])
+    assert events == [Event(START, 1, H, 0), Event(END, 3, H, 0)]
+    assert decider.suppressed == 1
+    assert not decider.active
+    events = feed(decider, [H, 5.0])
+    assert events == [Event(START, 9, 5.0, 8)]
+    assert decider.suppressed == 1
+
+
+def test_same_sequence_without_cooldown_starts_where_it_was_suppressed():
+    # the control for the test above: with cooldown 0 the hits at 4,5 START at 5
+    decider = Decider(DecisionConfig(1.0, k=2, n=3, cooldown=0, release=2))
+    events = feed(decider, [H, H, L, L, H, H])
+    assert events[-1] == Event(START, 5, H, 4)
+    assert decider.suppressed == 0
+
+
+def test_cooldown_boundary():
+    # END at 3 with cooldown=4 -> the last suppressed window is 7, a start at 8 is allowed.
+    base = [H, H, L, L]  # START 1, END 3
+    at_7 = Decider(DecisionConfig(1.0, k=2, n=3, cooldown=4, release=2))
+    assert [e.kind for e in feed(at_7, base + [L, L, H, H])] == [START, END]  # would start at 7
+    assert at_7.suppressed == 1
+    at_8 = Decider(DecisionConfig(1.0, k=2, n=3, cooldown=4, release=2))
+    events = feed(at_8, base + [L, L, L, H, H])  # hits 7, 8 -> START at 8
+    assert events[-1] == Event(START, 8, H, 7)
+    assert at_8.suppressed == 0
+
+
+def test_finish_closes_an_open_event():
+    # START at 2 (k=3), peak 6.0 at window 3, stream ends after window 4 -> END at 4, peak 6.0
+    decider = Decider(DecisionConfig(1.0, k=3, n=5))
+    feed(decider, [H, H, H, 6.0, L])
+    assert decider.active
+    assert decider.finish() == Event(END, 4, 6.0, 0)
+    assert not decider.active
+    assert decider.finish() is None
+
+
+def test_finish_without_open_event_is_none():
+    decider = Decider(DecisionConfig(1.0, k=3, n=5))
+    feed(decider, [L, H, L])
+    assert decider.finish() is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(k=0, n=5), dict(k=6, n=5), dict(k=1, n=0), dict(k=-1, n=3), dict(cooldown=-1), dict(release=0)],
+)
+def test_invalid_config_raises_config_error(kwargs):
+    with pytest.raises(ConfigError):
+        DecisionConfig(1.0, **kwargs)
+
+
+def test_k_equal_n_is_valid():
+    decider = Decider(DecisionConfig(1.0, k=4, n=4))
+    # 3 hits, a miss, 3 hits: no span of 4 is all hits; a 4th consecutive hit starts at 7
+    assert feed(decider, [H, H, H, L, H, H, H]) == []
+    assert feed(decider, [H]) == [Event(START, 7, H, 4)]
+
+
+def test_peak_includes_hits_before_the_start():
+    # k=3: hits 9.0 (window 0), 2.0, 2.0 -> START at 2 with first_hit 0; the event spans 0..;
+    # its peak is 9.0. release=2: quiet 3, 4 -> END at 4, peak 9.0
+    decider = Decider(DecisionConfig(1.0, k=3, n=5, release=2))
+    events = feed(decider, [9.0, H, H, L, L])
+    assert events[-1] == Event(END, 4, 9.0, 0)
