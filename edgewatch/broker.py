@@ -78,6 +78,9 @@ class LocalBroker:
         password_file: a file from :func:`write_password_file`; anonymous
             clients are then refused unless ``allow_anonymous`` is True.
         allow_anonymous: defaults to True without a password file, else False.
+        tls: ``(cafile, certfile, keyfile)`` to listen with TLS instead of plain TCP.
+        require_certificate: with ``tls``, refuse clients without a certificate
+            signed by ``cafile`` (their certificate's CN is their user name).
         start_timeout: seconds to wait for the port to accept connections.
     """
 
@@ -91,7 +94,11 @@ class LocalBroker:
         password_file: Path | None = None,
         allow_anonymous: bool | None = None,
         start_timeout: float = 10.0,
+        tls: tuple[Path, Path, Path] | None = None,
+        require_certificate: bool = False,
     ) -> None:
+        self.tls = tls
+        self.require_certificate = require_certificate
         self._fixed_port = port is not None
         self._port = port or 0
         self.persistence = persistence
@@ -108,8 +115,8 @@ class LocalBroker:
 
     @property
     def url(self) -> str:
-        """``mqtt://127.0.0.1:PORT``."""
-        return f"mqtt://{self.host}:{self._port}"
+        """``mqtt://127.0.0.1:PORT`` (``mqtts://`` with TLS)."""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self._port}"
 
     @property
     def running(self) -> bool:
@@ -161,6 +168,11 @@ class LocalBroker:
         ]
         if self.password_file is not None:
             lines.append(f"password_file {self.password_file}")
+        if self.tls is not None:
+            cafile, certfile, keyfile = self.tls
+            lines += [f"cafile {cafile}", f"certfile {certfile}", f"keyfile {keyfile}"]
+            if self.require_certificate:
+                lines += ["require_certificate true", "use_identity_as_username true"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             lines.append("user root")  # else mosquitto drops to user 'mosquitto', who cannot write our temp dir
         conf = self._dir / "mosquitto.conf"

@@ -18,7 +18,8 @@ from edge.backends import open_backend
 from edge.bundle import load_bundle
 from edge.outbox import Outbox
 from edge.pipeline import Counters, Pipeline, RunConfig, RunSummary
-from edge.sinks import JsonLinesSink, MqttConfig, MqttSink
+from edge.settings import InferSettings
+from edge.sinks import JsonLinesSink, MqttSink, Sink
 from edge.sources import open_source
 from edgewatch.errors_cli import EXIT_UNDELIVERED, cli_errors
 
@@ -30,34 +31,59 @@ app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
 @app.command()
 @cli_errors
 def run_infer(
-    bundle: Annotated[Path, typer.Option(help="Bundle directory written by 'edgewatch convert'.")],
-    source: Annotated[str, typer.Option(help="Where samples come from: file:PATH.csv")],
-    mqtt: Annotated[Optional[str], typer.Option(help="Broker URL mqtt://HOST:PORT; alerts go to stdout without it.")] = None,
-    device_id: Annotated[str, typer.Option(help="Device id, used in topics and alerts.")] = "edge",
-    topic_prefix: Annotated[str, typer.Option(help="First topic level(s).")] = "edgewatch",
+    bundle: Annotated[Optional[Path], typer.Option(help="Bundle directory written by 'edgewatch convert'.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where samples come from: file:PATH.csv")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="TOML file with any of these settings; flags override it.")] = None,
+    mqtt: Annotated[Optional[str], typer.Option(help="Broker URL mqtt://HOST:PORT or mqtts://HOST:PORT; alerts go to stdout without it.")] = None,
+    device_id: Annotated[Optional[str], typer.Option(help="Device id, used in topics and alerts (default edge).")] = None,
+    topic_prefix: Annotated[Optional[str], typer.Option(help="First topic level(s) (default edgewatch).")] = None,
+    mqtt_protocol: Annotated[Optional[str], typer.Option(help="MQTT protocol: 5 or 3.1.1 (default 5).")] = None,
+    mqtt_ca: Annotated[Optional[str], typer.Option(help="CA certificate that signed the broker's (mqtts://).")] = None,
+    mqtt_cert: Annotated[Optional[str], typer.Option(help="Client certificate (mqtts://).")] = None,
+    mqtt_key: Annotated[Optional[str], typer.Option(help="Client certificate's key (mqtts://).")] = None,
+    insecure: Annotated[Optional[bool], typer.Option("--insecure", help="Do not verify the broker's host name (lab use only).")] = None,
     variant: Annotated[Optional[str], typer.Option(help="Bundle variant to run (default: the manifest's).")] = None,
-    rate: Annotated[str, typer.Option(help="File replay pace: 'max' or 'real' (the data's own rate).")] = "max",
+    rate: Annotated[Optional[str], typer.Option(help="File replay pace: 'max' or 'real' (the data's own rate).")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="Override the calibrated threshold.")] = None,
     k: Annotated[Optional[int], typer.Option(help="Hits among the last N windows that start an event.")] = None,
     n: Annotated[Optional[int], typer.Option(help="Debounce span in windows.")] = None,
     cooldown: Annotated[Optional[float], typer.Option(help="Seconds after an event before another may start.")] = None,
     release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event.")] = None,
-    mqtt_username_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT user name.")] = "EDGEWATCH_MQTT_USERNAME",
-    mqtt_password_env: Annotated[str, typer.Option(help="Environment variable holding the MQTT password.")] = "EDGEWATCH_MQTT_PASSWORD",
-    outbox: Annotated[Optional[Path], typer.Option(help="SQLite file where alerts wait until the broker acknowledges them [default: ~/.local/state/edgewatch/<device-id>/outbox.sqlite].")] = None,
+    outbox: Annotated[Optional[Path], typer.Option(help="SQLite file where alerts wait until the broker acknowledges them (default ~/.local/state/edgewatch/DEVICE/outbox.sqlite).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
 ) -> None:
-    """Stream SOURCE through the bundle's model and publish one alert per anomalous event."""
-    loaded = load_bundle(bundle)
-    chosen = loaded.variant(variant)
-    decision = loaded.decision(chosen, threshold, k, n, cooldown, release)
-    stream = open_source(source, loaded.input.columns, rate=rate, sample_rate=loaded.input.sample_rate)
-    sink = _make_sink(mqtt, device_id, topic_prefix, mqtt_username_env, mqtt_password_env, outbox)
+    """Stream SOURCE through the bundle's model and publish one alert per anomalous event.
+
+    MQTT credentials come from EDGEWATCH_MQTT_USERNAME / EDGEWATCH_MQTT_PASSWORD or the config file, never flags.
+    """
+    base = InferSettings.from_toml(config) if config else InferSettings()
+    settings = base.with_overrides(
+        bundle=bundle, source=source, device_id=device_id, variant=variant, rate=rate, threshold=threshold,
+        k=k, n=n, cooldown_s=cooldown, release=release, outbox=outbox,
+        mqtt=dict(url=mqtt, topic_prefix=topic_prefix, protocol=mqtt_protocol, ca_file=mqtt_ca,
+                  cert_file=mqtt_cert, key_file=mqtt_key, insecure=insecure),
+    )
+    summary, sink = _run(settings, quiet)
+    if not summary.delivery.complete:
+        where = f"; they stay in {sink.outbox.path} for the next run" if isinstance(sink, MqttSink) else ""
+        print(f"error: {summary.delivery.undelivered} alert(s) were not acknowledged by the broker{where}",
+              file=sys.stderr)
+        raise typer.Exit(EXIT_UNDELIVERED)
+
+
+def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
+    bundle_dir, source_spec = settings.required()
+    loaded = load_bundle(bundle_dir)
+    chosen = loaded.variant(settings.variant)
+    decision = loaded.decision(chosen, settings.threshold, settings.k, settings.n, settings.cooldown_s,
+                               settings.release)
+    stream = open_source(source_spec, loaded.input.columns, rate=settings.rate, sample_rate=loaded.input.sample_rate)
+    sink = _make_sink(settings)
     sink.open()
     backend = open_backend(chosen.format, chosen.path)
-    config = RunConfig(device_id=device_id, decision=decision)
     status = _StatusLine(enabled=not quiet and sys.stderr.isatty())
-    pipeline = Pipeline(loaded, chosen, backend, stream, sink, config, on_status=status.show)
+    pipeline = Pipeline(loaded, chosen, backend, stream, sink, RunConfig(settings.device_id, decision),
+                        on_status=status.show)
     previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
     try:
         summary = pipeline.run()
@@ -66,20 +92,14 @@ def run_infer(
         status.clear()
         backend.close()
     _print_summary(summary, loaded.model_name, chosen.name, decision.threshold)
-    if not summary.delivery.complete:
-        where = f"; they stay in {sink.outbox.path} for the next run" if isinstance(sink, MqttSink) else ""
-        print(f"error: {summary.delivery.undelivered} alert(s) were not acknowledged by the broker{where}",
-              file=sys.stderr)
-        raise typer.Exit(EXIT_UNDELIVERED)
+    return summary, sink
 
 
-def _make_sink(url, device_id, prefix, user_env, password_env, outbox_path):
-    if url is None:
+def _make_sink(settings: InferSettings) -> Sink:
+    config = settings.mqtt.config(settings.device_id)
+    if config is None:
         return JsonLinesSink(sys.stdout)
-    username = os.environ.get(user_env) or None
-    password = os.environ.get(password_env) or None
-    config = MqttConfig.from_url(url, device_id=device_id, topic_prefix=prefix, username=username, password=password)
-    return MqttSink(config, Outbox(outbox_path or default_outbox_path(device_id)))
+    return MqttSink(config, Outbox(settings.outbox or default_outbox_path(settings.device_id)))
 
 
 def default_outbox_path(device_id: str) -> Path:
