@@ -11,7 +11,16 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
-__all__ = ["Alert", "ALERT_SCHEMA_VERSION"]
+__all__ = ["Alert", "ALERT_SCHEMA_VERSION", "ALERT_TYPES", "SEVERITIES", "severity_of"]
+
+ALERT_TYPES = ("start", "update", "end")
+SEVERITIES = ("low", "medium", "high")
+
+
+def severity_of(score: float, threshold: float) -> str:
+    """``low`` under 2x the threshold, ``medium`` under 5x, else ``high``."""
+    ratio = score / threshold if threshold > 0 else float("inf")
+    return "low" if ratio < 2 else "medium" if ratio < 5 else "high"
 
 ALERT_SCHEMA_VERSION = 1
 
@@ -26,18 +35,24 @@ def _now_iso() -> str:
 
 @dataclass(frozen=True)
 class Alert:
-    """One anomalous event, decided by the runtime.
+    """One message about an anomalous event: its start, an update, or its end.
 
     Attributes:
+        type: ``start`` when the event is decided, ``update`` when its severity
+            rises, ``end`` when it is over (then ``score`` is the event's peak).
+        event_id: shared by the start, updates and end of one event.
+        severity: ``low``, ``medium`` or ``high``: score under 2x, under 5x, or at
+            least 5x the threshold.
         device: the device id given to ``edge-infer --device-id``.
         model: the bundle's model name.
         variant: the bundle variant that scored it (e.g. ``int8``).
         score: the highest window score seen when the event started.
         threshold: the threshold the score was compared with.
-        window_start: index of the first sample of the first anomalous window.
-        window_end: index one past the last sample of the window that started the event.
-        time_start: ISO-8601 time of ``window_start`` (data timestamp, else wall clock).
-        time_end: ISO-8601 time of the last sample of that window.
+        window_start: stream index of the first sample of the event's first hit window.
+        window_end: index one past the last sample of the latest window the message covers
+            (start: the window that started the event; end: the event's last hit).
+        time_start: ISO-8601 time of ``window_start`` (the data's timestamp), or null.
+        time_end: ISO-8601 time of the sample before ``window_end``, or null.
         source: the source spec the samples came from.
         id: a unique id, so consumers can de-duplicate QoS 1 redeliveries.
         decided_at: wall-clock ISO-8601 time the runtime decided the alert.
@@ -53,6 +68,9 @@ class Alert:
     time_start: str | None
     time_end: str | None
     source: str
+    type: str = "start"
+    event_id: str = ""
+    severity: str = "low"
     id: str = field(default_factory=_new_id)
     decided_at: str = field(default_factory=_now_iso)
     schema: int = ALERT_SCHEMA_VERSION

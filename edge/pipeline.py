@@ -1,8 +1,9 @@
-"""One source, one bundle, one sink: windows -> scores -> events -> alerts.
+"""One source, one model, one sink: windows -> scores -> events -> alerts.
 
 A producer thread pulls chunks from the source into a bounded queue; the
-calling thread windows, infers, decides and hands alerts to the sink. The
-pipeline owns the counters, which the status callback reads.
+calling thread windows, scores, decides, applies remote commands between
+chunks and hands alerts, status and replies to the sink. The pipeline owns
+the counters, which the status callback reads.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
-from edge.alerts import Alert
-from edge.backends import Backend
-from edge.bundle import Bundle, Variant
+from edge.control import Command
 from edge.decide import Decider, DecisionConfig, EventKind
 from edge.errors import EdgewatchError
-from edge.score import WindowScorer
+from edge.events import AlertContext, EventTracker
+from edge.model import LoadedModel, reload_model
 from edge.sinks.base import DeliveryReport, Sink
 from edge.sources.base import Chunk, Source
 from edge.window import SlidingWindow, Window
@@ -35,11 +35,20 @@ _END = object()
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What ``edge-infer`` was asked to do beyond the bundle's defaults."""
+    """What ``edge-infer`` was asked to do beyond the bundle's defaults.
+
+    Attributes:
+        device_id: names the device in topics and alerts.
+        decision: threshold, debounce and cooldown.
+        status_interval: seconds between calls of the local status callback.
+        publish_status_every: seconds between status messages to the sink.
+        queue_chunks: bound of the source -> worker queue.
+    """
 
     device_id: str
     decision: DecisionConfig
     status_interval: float = 0.5
+    publish_status_every: float = 30.0
     queue_chunks: int = 64
 
 
@@ -53,6 +62,8 @@ class Counters:
     windows: int = 0
     events: int = 0
     alerts: int = 0
+    overflows: int = 0
+    last_score: float = math.nan
     started: float = field(default_factory=time.monotonic)
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=4096))
 
@@ -72,53 +83,61 @@ class RunSummary:
 
 
 class Pipeline:
-    """Runs one stream to its end; ``stop()`` from another thread ends it early."""
+    """Runs one stream to its end; ``stop()`` and ``submit()`` may be called from other threads."""
 
-    def __init__(
-        self,
-        bundle: Bundle,
-        variant: Variant,
-        backend: Backend,
-        source: Source,
-        sink: Sink,
-        config: RunConfig,
-        on_status: Callable[[Counters], None] | None = None,
-    ) -> None:
-        self.bundle, self.variant, self.backend = bundle, variant, backend
-        self.source, self.sink, self.config = source, sink, config
+    def __init__(self, model: LoadedModel, source: Source, sink: Sink, config: RunConfig,
+                 on_status: Callable[[Counters], None] | None = None) -> None:
+        self.model, self.source, self.sink, self.config = model, source, sink, config
         self.counters = Counters()
-        self._scorer = WindowScorer(bundle.scaler, backend)
+        self.paused = False
         self._on_status = on_status
         self._queue: queue.Queue = queue.Queue(maxsize=config.queue_chunks)
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        self._decider = Decider(config.decision)
+        self._tracker = self._new_tracker()
+        self._last_window: Window | None = None
+
+    @property
+    def threshold(self) -> float:
+        return self._decider.config.threshold
 
     def stop(self) -> None:
+        """End the run early (e.g. on SIGTERM): the window in flight is finished first."""
         self._stop.set()
         self.source.close()
 
+    def submit(self, command: Command) -> None:
+        """Queue a validated remote command; applied between chunks by the worker."""
+        self._commands.put(command)
+
     def run(self) -> RunSummary:
         """Stream until the source ends; returns the counters and what the sink delivered."""
-        spec = self.bundle.input
+        spec = self.model.bundle.input
         windows = SlidingWindow(spec.window, spec.hop, spec.channels)
-        decider = Decider(self.config.decision)
-        recent: deque[Window] = deque(maxlen=self.config.decision.n)
         producer = threading.Thread(target=self._produce, name="edgewatch-source", daemon=True)
         producer.start()
-        last_status = 0.0
+        last_local = last_published = 0.0
+        self._publish_status()
         for chunk in self._consume():
             self._count_rows(chunk)
             for window in windows.push(chunk.values, chunk.times):
-                recent.append(window)
-                self._decide(decider, window, recent)
-            if self._on_status and time.monotonic() - last_status >= self.config.status_interval:
-                last_status = time.monotonic()
+                self._handle(window)
+            self._apply_commands()
+            now = time.monotonic()
+            if self._on_status and now - last_local >= self.config.status_interval:
+                last_local = now
                 self._on_status(self.counters)
+            if now - last_published >= self.config.publish_status_every:
+                last_published = now
+                self._publish_status()
         producer.join()
         if self._error is not None:
             raise self._error
-        decider.finish()
-        return RunSummary(self.counters, self.sink.close(), decider.suppressed)
+        self._emit(self._tracker.finish(self._decider.finish(), self.threshold))
+        self._publish_status()
+        return RunSummary(self.counters, self.sink.close(), self._decider.suppressed)
 
     def _produce(self) -> None:
         try:
@@ -153,37 +172,84 @@ class Pipeline:
                 first = chunk.bad_rows[0]
                 self.counters.first_bad = f"line {first.line}: {first.reason}"
 
-    def _score(self, window: Window) -> float:
-        began = time.perf_counter()
-        score = self._scorer(window.values)
-        self.counters.latencies_ms.append((time.perf_counter() - began) * 1000.0)
-        return score
-
-    def _decide(self, decider: Decider, window: Window, recent: deque[Window]) -> None:
-        score = self._score(window)
-        self.counters.windows += 1
-        event = decider.update(score)
-        if event is None or event.kind is not EventKind.START:
+    def _handle(self, window: Window) -> None:
+        self._last_window = window
+        if self.paused:
             return
-        self.counters.events += 1
-        first = next((w for w in recent if w.start == event.first_hit * self.bundle.input.hop), recent[0])
-        alert = Alert(
-            device=self.config.device_id,
-            model=self.bundle.model_name,
-            variant=self.variant.name,
-            score=round(event.score, 6),
-            threshold=self.config.decision.threshold,
-            window_start=first.start,
-            window_end=window.end,
-            time_start=_iso(first.times[0]),
-            time_end=_iso(window.times[-1]),
-            source=self.source.spec,
-        )
-        self.sink.publish(alert)
-        self.counters.alerts += 1
+        began = time.perf_counter()
+        score = self.model.scorer(window.values)
+        self.counters.latencies_ms.append((time.perf_counter() - began) * 1000.0)
+        self.counters.windows += 1
+        self.counters.last_score = score
+        event = self._decider.update(score)
+        self._emit(self._tracker.on_window(window, score, event, self.threshold))
+        if event is not None:
+            self.counters.events += event.kind is EventKind.START
+            self._publish_status()
+
+    def _emit(self, alerts) -> None:
+        for alert in alerts:
+            self.sink.publish(alert)
+            self.counters.alerts += 1
+
+    def _new_tracker(self) -> EventTracker:
+        context = AlertContext(self.config.device_id, self.model.bundle.model_name, self.model.variant.name,
+                               self.source.spec)
+        return EventTracker(context, self.model.bundle.input.hop, self.config.decision.n)
+
+    # -- remote control (worker thread) -------------------------------------------
+
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._apply(command)
+                reply = {"ok": True, "reason": None}
+            except EdgewatchError as exc:
+                reply = {"ok": False, "reason": str(exc)}
+            self.sink.publish_reply({"command": command.name, "request_id": command.request_id, **reply,
+                                     "threshold": self.threshold, "paused": self.paused,
+                                     "model": self.model.version})
+            self._publish_status()
+
+    def _apply(self, command: Command) -> None:
+        if command.name == "threshold":
+            self._set_threshold(command.args["value"])
+        elif command.name in ("pause", "resume"):
+            self.paused = command.name == "pause"
+        elif command.name == "reload":
+            self._reload(command.args.get("bundle"))
+
+    def _set_threshold(self, value: float) -> None:
+        self._decider.config = replace(self._decider.config, threshold=value)
+
+    def _reload(self, path: str | None) -> None:
+        probe = self._last_window.values if self._last_window is not None else None
+        new = reload_model(self.model, Path(path) if path else None, probe)
+        old, self.model = self.model, new
+        old.close()
+        self._set_threshold(float(new.variant.info.get("threshold", new.bundle.threshold)))
+        self._tracker.context = replace(self._tracker.context, model=new.bundle.model_name,
+                                        variant=new.variant.name)
+
+    def _publish_status(self) -> None:
+        c = self.counters
+        self.sink.publish_status({
+            "device": self.config.device_id,
+            "model": self.model.version,
+            "variant": self.model.variant.name,
+            "uptime_s": round(c.elapsed, 3),
+            "rows": c.rows, "bad_rows": c.bad_rows, "windows": c.windows,
+            "windows_per_s": round(c.windows / c.elapsed, 3) if c.elapsed > 0 else 0.0,
+            "latency_ms_p50": _finite(c.latency_ms(50)), "latency_ms_p99": _finite(c.latency_ms(99)),
+            "events": c.events, "alerts": c.alerts, "overflows": c.overflows,
+            "anomaly": self._decider.active, "last_score": _finite(c.last_score),
+            "threshold": self.threshold, "paused": self.paused,
+        })
 
 
-def _iso(stamp: float) -> str | None:
-    if math.isnan(stamp):
-        return None
-    return datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="milliseconds")
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 6)

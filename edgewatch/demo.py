@@ -67,7 +67,8 @@ def _stream_through_broker(bundle: Path, stream_csv: Path, outbox: Path, console
         if done.returncode != 0:
             raise EdgewatchError(f"edge-infer failed ({done.returncode}): {done.stderr.strip()}")
         time.sleep(0.5)  # the broker forwards the last PUBACKed alerts to us
-        return [Alert.from_json(m.payload) for m in collector.messages], done.stderr.strip()
+        messages = [Alert.from_json(m.payload) for m in collector.messages]
+        return [a for a in messages if a.type == "start"], done.stderr.strip()
 
 
 def match_alerts(anomalies: tuple[Anomaly, ...], alerts: list[Alert], window: int) -> dict[int, list[Alert]]:
@@ -84,7 +85,7 @@ def match_alerts(anomalies: tuple[Anomaly, ...], alerts: list[Alert], window: in
 
 def _report(anomalies: tuple[Anomaly, ...], alerts: list[Alert], window: int, console: Console) -> bool:
     matched = match_alerts(anomalies, alerts, window)
-    table = Table(title=f"alerts received at the broker: {len(alerts)}")
+    table = Table(title=f"events announced at the broker (start messages): {len(alerts)}")
     for column in ("injected anomaly", "rows", "alerts", "alert window (rows)", "score"):
         table.add_column(column)
     for i, anomaly in enumerate(anomalies):

@@ -14,8 +14,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from edge.backends import open_backend
+from edge.control import CommandError, parse_command
 from edge.bundle import load_bundle
+from edge.model import load_model
 from edge.outbox import Outbox
 from edge.pipeline import Counters, Pipeline, RunConfig, RunSummary
 from edge.settings import InferSettings
@@ -80,19 +81,31 @@ def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
     stream = open_source(source_spec, loaded.input.columns, rate=settings.rate, sample_rate=loaded.input.sample_rate)
     sink = _make_sink(settings)
     sink.open()
-    backend = open_backend(chosen.format, chosen.path)
+    model = load_model(loaded, chosen.name)
     status = _StatusLine(enabled=not quiet and sys.stderr.isatty())
-    pipeline = Pipeline(loaded, chosen, backend, stream, sink, RunConfig(settings.device_id, decision),
-                        on_status=status.show)
+    pipeline = Pipeline(model, stream, sink, RunConfig(settings.device_id, decision), on_status=status.show)
+    _accept_commands(sink, pipeline)
     previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
     try:
         summary = pipeline.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
         status.clear()
-        backend.close()
-    _print_summary(summary, loaded.model_name, chosen.name, decision.threshold)
+        pipeline.model.close()
+    _print_summary(summary, pipeline.model.bundle.model_name, pipeline.model.variant.name, pipeline.threshold)
     return summary, sink
+
+
+def _accept_commands(sink: Sink, pipeline: Pipeline) -> None:
+    """Valid commands go to the pipeline's queue; invalid ones are answered at once."""
+    def handle(name: str, payload: bytes) -> None:
+        try:
+            pipeline.submit(parse_command(name, payload))
+        except CommandError as exc:
+            sink.publish_reply({"command": name, "request_id": None, "ok": False, "reason": str(exc)})
+
+    if hasattr(sink, "command_handler"):
+        sink.command_handler = handle
 
 
 def _make_sink(settings: InferSettings) -> Sink:
@@ -134,7 +147,7 @@ def _print_summary(summary: RunSummary, model: str, variant: str, threshold: flo
     p50, p99 = c.latency_ms(50), c.latency_ms(99)
     lines = [
         f"model {model} ({variant}), threshold {threshold:.6g}",
-        f"rows {c.rows}, windows {c.windows}, events {c.events}, alerts delivered "
+        f"rows {c.rows}, windows {c.windows}, events {c.events}, alert messages delivered "
         f"{summary.delivery.delivered}/{summary.delivery.accepted} in {c.elapsed:.1f} s",
         f"inference p50 {p50:.3f} ms, p99 {p99:.3f} ms" if not math.isnan(p50) else "no window completed",
     ]

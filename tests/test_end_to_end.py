@@ -24,17 +24,23 @@ def test_each_injected_anomaly_gives_exactly_one_alert_and_normal_data_none(
                        f"file:{data.stream_csv}", "--mqtt", mqtt_broker.url, "--device-id", "pump-1",
                        "--outbox", str(tmp_path / "outbox.sqlite"))
         assert done.returncode == 0, done.stderr
-        received = alerts.wait_for(len(data.stream.anomalies), timeout=10)
+        alerts.wait_for(2 * len(data.stream.anomalies), timeout=10)  # at least a start and an end each
+        received = alerts.messages
     for message in received:
         jsonschema.validate(json.loads(message.payload), schema)
-    parsed = [Alert.from_json(m.payload) for m in received]
+    messages = [Alert.from_json(m.payload) for m in received]
+    parsed = [a for a in messages if a.type == "start"]
     matched = match_alerts(data.stream.anomalies, parsed, window=60)
     assert matched[-1] == [], f"false alarms on normal rows: {matched[-1]}"
     for index, anomaly in enumerate(data.stream.anomalies):
         assert len(matched[index]) == 1, f"{anomaly.kind} rows {anomaly.start}-{anomaly.end}: {matched[index]}"
-    assert {a.variant for a in parsed} == {"int8"}
-    assert len({a.id for a in parsed}) == len(parsed)
-    assert f"alerts delivered {len(parsed)}/{len(parsed)}" in done.stderr
+    assert {a.variant for a in messages} == {"int8"}
+    assert len({a.id for a in messages}) == len(messages)
+    ends = {a.event_id: a for a in messages if a.type == "end"}
+    for start in parsed:  # every event ends, after its start, with a peak at least the start's score
+        end = ends[start.event_id]
+        assert end.window_end > start.window_start and end.score >= start.score
+    assert f"alert messages delivered {len(messages)}/{len(messages)}" in done.stderr
 
 
 def test_real_rate_paces_the_replay(trained_bundle, tmp_path):

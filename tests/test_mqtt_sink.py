@@ -202,7 +202,7 @@ def test_from_url_defaults_port_1883():
 
 
 @pytest.mark.parametrize(
-    "url", ["http://x", "mqtts://host:8883", "mqtt://", "mqtt://host:notaport", "mqtt://host:1883/path", "host:1883"]
+    "url", ["http://x", "mqtt://", "mqtt://host:notaport", "mqtt://host:1883/path", "host:1883"]
 )
 def test_from_url_rejects_bad_urls_with_one_line_config_error(url):
     with pytest.raises(ConfigError) as caught:

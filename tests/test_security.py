@@ -97,7 +97,7 @@ def test_password_from_the_config_file_connects_and_stays_out_of_output(trained_
     config.chmod(0o600)
     done = _infer(trained_bundle, "--config", str(config))
     assert done.returncode == 0, done.stderr
-    assert "alerts delivered" in done.stderr
+    assert "alert messages delivered" in done.stderr
     assert SECRET not in done.stderr + done.stdout
     assert SECRET not in repr(InferSettings.from_toml(config))
 

@@ -30,6 +30,8 @@ class Sink(Protocol):
     cannot), ``publish`` must not block on the network for long, and
     ``close`` waits up to ``timeout`` seconds for outstanding deliveries and
     returns what happened. Sinks are context managers: ``__enter__`` opens.
+    A sink that can receive remote commands calls ``command_handler(name, payload)``
+    (on its own thread) when one arrives; the handler only queues it.
     """
 
     name: str
@@ -37,6 +39,12 @@ class Sink(Protocol):
     def open(self) -> None: ...
 
     def publish(self, alert: Alert) -> None: ...
+
+    def publish_status(self, status: dict) -> None:
+        """Best effort, latest wins (retained where the transport has it); may drop when offline."""
+
+    def publish_reply(self, reply: dict) -> None:
+        """The answer to a remote command; best effort."""
 
     def close(self, timeout: float = 10.0) -> DeliveryReport: ...
 

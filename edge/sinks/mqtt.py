@@ -21,27 +21,26 @@ own lock there, so they must not call back into paho or take our locks).
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import queue
-import socket
 import ssl
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from edge.alerts import Alert
 from edge.errors import BrokerError, MissingDependencyError, SinkError
 from edge.outbox import Outbox
 from edge.sinks.base import DeliveryReport
+from edge.sinks.homeassistant import discovery_messages
 from edge.sinks.mqtt_config import MqttConfig
+from edge.sinks.mqtt_errors import describe_os_error, describe_refusal, describe_tls_error
 
 __all__ = ["MqttConfig", "MqttSink"]
 
 log = logging.getLogger(__name__)
-
-_AUTH_REASONS = {134, 135}  # Bad user name or password / Not authorized (paho maps MQTT 3 codes 4, 5 here)
-
 
 class _State(enum.Enum):
     NEW = "new"
@@ -55,35 +54,6 @@ def _paho() -> Any:
     except ImportError as exc:
         raise MissingDependencyError("the MQTT sink needs paho-mqtt: pip install 'paho-mqtt>=2'") from exc
     return mqtt_client
-
-
-def _describe_os_error(exc: OSError, cfg: MqttConfig) -> str:
-    """One line for a failed TCP connect, with the likely fix."""
-    where = cfg.address
-    if isinstance(exc, ConnectionRefusedError):
-        return f"connection refused: is the broker running at {where}? start mosquitto or pass --mqtt"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return f"timed out after {cfg.connect_timeout:g}s connecting to {where}: check the host, port and firewall"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve MQTT host {cfg.host!r}: check --mqtt"
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return f"cannot connect to MQTT broker at {where}: {reason}"
-
-
-def _describe_tls_error(exc: ssl.SSLError, cfg: MqttConfig) -> str:
-    """One line for a failed TLS handshake."""
-    reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"TLS: the certificate of {cfg.address} failed verification ({reason}); "
-                "pass the CA that signed it, or connect with the host name on its certificate")
-    return f"TLS handshake with {cfg.address} failed ({reason}); check the client certificate and key"
-
-
-def _describe_refusal(reason: Any, cfg: MqttConfig) -> str:
-    """One line for a CONNACK that refused us."""
-    if getattr(reason, "value", None) in _AUTH_REASONS:
-        return f"MQTT broker at {cfg.address} refused the connection: not authorized: check username/password ({reason})"
-    return f"MQTT broker at {cfg.address} refused the connection: {reason}"
 
 
 class MqttSink:
@@ -103,6 +73,11 @@ class MqttSink:
         self.client_id = config.client_id or f"edgewatch-{config.device_id}"
         self.alert_topic = config.topic("alerts")
         self.availability_topic = config.topic("availability")
+        self.status_topic = config.topic("status")
+        self.reply_topic = config.topic("reply")
+        self.command_filter = config.topic("cmd/+")
+        self.command_handler: Callable[[str, bytes], None] | None = None  # called on paho's thread
+        self._last_status: str | None = None
         self.last_report: DeliveryReport | None = None
         self._state = _State.NEW
         self._client: Any = None
@@ -146,9 +121,9 @@ class MqttSink:
         try:
             client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive)
         except ssl.SSLError as exc:
-            raise BrokerError(_describe_tls_error(exc, cfg)) from exc
+            raise BrokerError(describe_tls_error(exc, cfg)) from exc
         except OSError as exc:
-            raise BrokerError(_describe_os_error(exc, cfg)) from exc
+            raise BrokerError(describe_os_error(exc, cfg)) from exc
         client.loop_start()
         if not self._connack.wait(max(0.0, deadline - time.monotonic())):
             self._shutdown()
@@ -157,7 +132,7 @@ class MqttSink:
             )
         if self._refusal is not None:
             self._shutdown()
-            raise BrokerError(_describe_refusal(self._refusal, cfg))
+            raise BrokerError(describe_refusal(self._refusal, cfg))
         if self._closed_early is not None:
             self._shutdown()
             hint = "; it may require a client certificate (cert_file/key_file)" if cfg.tls else ""
@@ -185,6 +160,7 @@ class MqttSink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         return client
 
     def _set_tls(self, client: Any) -> None:
@@ -222,6 +198,7 @@ class MqttSink:
                 self._connects += 1
             self._connected.set()
             client.publish(self.availability_topic, "online", qos=1, retain=True)
+            self._announce(client)
             if self._connects > 1:
                 log.info("MQTT sink reconnected to %s", self.config.address)
             self._wake.set()
@@ -236,6 +213,25 @@ class MqttSink:
             self._connack.set()
         if was_connected and self._state is _State.OPEN:
             log.warning("MQTT connection to %s lost (%s); paho will reconnect", self.config.address, reason)
+
+    def _announce(self, client: Any) -> None:
+        """After every CONNACK: listen for commands, re-publish discovery and the last status."""
+        client.subscribe(self.command_filter, qos=1)
+        if self.config.homeassistant:
+            for topic, payload in discovery_messages(self.config.device_id, self.status_topic,
+                                                     self.availability_topic, self.config.discovery_prefix):
+                client.publish(topic, payload, qos=1, retain=True)
+        if self._last_status is not None:
+            client.publish(self.status_topic, self._last_status, qos=1, retain=True)
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        """A command arrived: hand it to the handler, which only queues it."""
+        name = message.topic.rsplit("/", 1)[-1]
+        if self.command_handler is not None:
+            try:
+                self.command_handler(name, bytes(message.payload))
+            except Exception:  # noqa: BLE001 - a bad command must never kill paho's thread
+                log.exception("command handler failed on %s", message.topic)
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         """PUBACK received (paho's message lock held): only enqueue it."""
@@ -302,6 +298,19 @@ class MqttSink:
         with self._lock:
             self._accepted += 1
         self._wake.set()
+
+    def publish_status(self, status: dict) -> None:
+        """Retained status with the outbox figures; sent now if connected, else on the next connect."""
+        payload = json.dumps({**status, "outbox_depth": self.outbox.depth, "outbox_dropped": self.outbox.dropped,
+                              "connected": self.connected, "reconnects": max(0, self._connects - 1)})
+        self._last_status = payload
+        if self.connected and self._state is _State.OPEN:
+            self._client.publish(self.status_topic, payload, qos=1, retain=True)
+
+    def publish_reply(self, reply: dict) -> None:
+        """Answer a command on ``<prefix>/<device>/reply`` (dropped while disconnected)."""
+        if self.connected and self._state is _State.OPEN:
+            self._client.publish(self.reply_topic, json.dumps(reply), qos=1)
 
     def outstanding(self) -> int:
         """Alerts stored but not yet acknowledged by the broker (this run's and earlier runs')."""

@@ -40,6 +40,8 @@ class MqttConfig:
         key_file: the client certificate's private key.
         insecure: skip the host name check (the certificate chain is still
             verified); for lab set-ups only, and it says so loudly.
+        homeassistant: publish Home Assistant discovery after every connect.
+        discovery_prefix: Home Assistant's discovery prefix.
     """
 
     host: str
@@ -59,6 +61,8 @@ class MqttConfig:
     cert_file: str | None = None
     key_file: str | None = None
     insecure: bool = False
+    homeassistant: bool = True
+    discovery_prefix: str = "homeassistant"
 
     def __post_init__(self) -> None:
         if not self.host:

@@ -69,6 +69,12 @@ class JsonLinesSink:
                 raise SinkError(f"cannot write alert {alert.id} to output: {exc}") from exc
             self._delivered += 1
 
+    def publish_status(self, status: dict) -> None:
+        """Status is for MQTT; on stdout only alerts are written."""
+
+    def publish_reply(self, reply: dict) -> None:
+        """No commands arrive through stdout, so there is nothing to answer."""
+
     def close(self, timeout: float = 10.0) -> DeliveryReport:
         """Flush and report; ``timeout`` is unused (writes are synchronous)."""
         with self._lock:
