@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-stop set-up for a fresh Debian machine (run as root, or with sudo available):
-# installs the Debian packages edgewatch uses (mosquitto, python3-venv), creates .venv with
+# installs the Debian packages edgewatch uses (mosquitto and its clients, python3-venv, and for the
+# tests gcc, g++ and openssl), creates .venv with
 # the project and its host extras, then runs what you asked for.
 #
 #   bash scripts/setup.sh demo      # the end-to-end demo on generated data
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(mosquitto mosquitto-clients python3-venv)
+APT_PACKAGES=(mosquitto mosquitto-clients python3-venv gcc g++ openssl)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -20,6 +21,7 @@ install_debian_packages() {
     command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
     command -v mosquitto_passwd >/dev/null 2>&1 || missing+=(mosquitto-clients mosquitto)
     "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+    for tool in gcc g++ openssl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
     if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian packages: ${APT_PACKAGES[*]}"
         as_root apt-get update -qq
