@@ -7,6 +7,9 @@ Example ``edgewatch.toml`` (every key optional; flags override the file)::
     device_id = "pump-1"
     rate = "real"
     outbox = "/var/lib/edgewatch/outbox.sqlite"
+    outbox_max_count = 100000     # oldest alerts beyond these bounds are dropped and counted
+    outbox_max_bytes = 67108864
+    outbox_max_age_s = 2592000
 
     [decision]
     threshold = 0.05      # else the bundle's calibrated one
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import ConfigError
+from edge.outbox import OutboxLimits
 from edge.sinks.mqtt_config import MqttConfig
 
 if sys.version_info >= (3, 11):
@@ -94,7 +98,13 @@ class InferSettings:
     cooldown_s: float | None = None
     release: int | None = None
     outbox: Path | None = None
+    outbox_max_count: int = OutboxLimits.max_count
+    outbox_max_bytes: int = OutboxLimits.max_bytes
+    outbox_max_age_s: float = OutboxLimits.max_age_s
     mqtt: MqttSettings = field(default_factory=MqttSettings)
+
+    def outbox_limits(self) -> OutboxLimits:
+        return OutboxLimits(self.outbox_max_count, self.outbox_max_bytes, self.outbox_max_age_s)
 
     @classmethod
     def from_toml(cls, path: Path) -> "InferSettings":

@@ -112,7 +112,8 @@ def _make_sink(settings: InferSettings) -> Sink:
     config = settings.mqtt.config(settings.device_id)
     if config is None:
         return JsonLinesSink(sys.stdout)
-    return MqttSink(config, Outbox(settings.outbox or default_outbox_path(settings.device_id)))
+    path = settings.outbox or default_outbox_path(settings.device_id)
+    return MqttSink(config, Outbox(path, settings.outbox_limits()))
 
 
 def default_outbox_path(device_id: str) -> Path:

@@ -104,11 +104,12 @@ def test_password_from_the_config_file_connects_and_stays_out_of_output(trained_
 
 def test_config_file_and_flags_fill_the_same_settings(tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text('bundle = "b"\nsource = "file:x.csv"\nrate = "real"\n[decision]\nk = 2\n'
+    config.write_text('bundle = "b"\nsource = "file:x.csv"\nrate = "real"\noutbox_max_count = 7\n[decision]\nk = 2\n'
                       '[mqtt]\nurl = "mqtt://127.0.0.1:1"\n')
     settings = InferSettings.from_toml(config).with_overrides(rate="max", n=4, mqtt={"topic_prefix": "site"})
     assert (settings.rate, settings.k, settings.n, settings.source) == ("max", 2, 4, "file:x.csv")
     assert settings.mqtt.topic_prefix == "site" and settings.mqtt.url == "mqtt://127.0.0.1:1"
+    assert settings.outbox_limits().max_count == 7
     config.write_text('bundel = "typo"\n')
     with pytest.raises(ConfigError, match="bundel"):
         InferSettings.from_toml(config)
