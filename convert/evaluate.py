@@ -26,7 +26,7 @@ class Agreement:
     decision_agreement: float  # fraction of windows on the same side of the threshold
 
     def to_dict(self) -> dict:
-        return {k: round(v, 6) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        return {k: float(f"{v:.7g}") if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
 def keras_scores(model, scaled_windows: np.ndarray) -> np.ndarray:

@@ -62,7 +62,7 @@ class TrainResult:
     sidecar: dict
     epochs_run: int
     final_loss: float
-    final_val_loss: float
+    best_val_loss: float
 
 
 def sidecar_path(model_path: Path) -> Path:

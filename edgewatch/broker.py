@@ -9,6 +9,12 @@ real broker on 127.0.0.1 without a system service::
 ``stop()`` / ``start()`` restart the broker on the same port, so tests can
 simulate an outage. The broker's config, log and (optional) persistence file
 live in a temporary directory removed by ``close()``.
+
+A device's local broker can be bridged to a central one (see ``docs/fleet.md``)::
+
+    with LocalBroker(persistence=True) as central, \
+         LocalBroker(persistence=True, extra_conf=bridge_conf(central.host, central.port)) as local:
+        ...  # alerts published to ``local`` are forwarded to ``central``, queued while it is down
 """
 
 from __future__ import annotations
@@ -21,11 +27,11 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from edge.errors import BrokerError
 
-__all__ = ["LocalBroker", "find_mosquitto", "write_password_file"]
+__all__ = ["LocalBroker", "bridge_conf", "find_mosquitto", "write_password_file"]
 
 _SBIN_PATH = os.pathsep.join(["/usr/sbin", "/usr/local/sbin", "/sbin"])
 _PORT_ATTEMPTS = 5
@@ -61,6 +67,59 @@ def write_password_file(path: Path, users: Mapping[str, str]) -> Path:
     return path
 
 
+def bridge_conf(
+    host: str,
+    port: int,
+    *,
+    name: str = "edgewatch-uplink",
+    remote_clientid: str = "edgewatch-bridge-pump-1",
+    topic: str = "edgewatch/#",
+    max_queued_messages: int = 100_000,
+    restart_timeout: str = "1 10",
+) -> list[str]:
+    """Mosquitto configuration lines for a store-and-forward bridge to a central broker.
+
+    The bridge subscribes locally to ``topic`` and forwards it at QoS 1 with a
+    persistent session (``cleansession false``), so QoS 1 messages published
+    while the uplink is down are queued by the local broker (up to
+    ``max_queued_messages``) and sent when it reconnects. Combine with
+    ``persistence true`` (``LocalBroker(persistence=True)``) so the queue also
+    survives a restart of the local broker. The lines are the snippet shown in
+    ``docs/fleet.md``; ``tests/test_broker_bridge.py`` runs them.
+
+    Args:
+        host: the central broker's host name or address.
+        port: its MQTT port.
+        name: the bridge connection's name (unique per local broker).
+        remote_clientid: the client id on the central broker; unique per device,
+            stable across restarts (the central broker keys the session on it).
+        topic: the local topic filter forwarded ``out`` at QoS 1.
+        max_queued_messages: how many messages the local broker queues for the
+            bridge (and any persistent client) while the uplink is down; older
+            ones are kept, newer ones dropped beyond it.
+        restart_timeout: seconds between reconnection attempts: ``"N"`` or a
+            jittered backoff ``"BASE CAP"``.
+
+    Returns:
+        Lines to pass as ``LocalBroker(extra_conf=...)`` or to write to a
+        ``mosquitto.conf``; global options first, then the ``connection`` block.
+    """
+    return [
+        f"max_queued_messages {max_queued_messages}",
+        "queue_qos0_messages false",
+        f"connection {name}",
+        f"address {host}:{port}",
+        f"topic {topic} out 1",
+        "cleansession false",
+        f"remote_clientid {remote_clientid}",
+        "bridge_protocol_version mqttv311",
+        "try_private true",
+        "start_type automatic",
+        f"restart_timeout {restart_timeout}",
+        "notifications true",
+    ]
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -82,6 +141,9 @@ class LocalBroker:
         require_certificate: with ``tls``, refuse clients without a certificate
             signed by ``cafile`` (their certificate's CN is their user name).
         start_timeout: seconds to wait for the port to accept connections.
+        extra_conf: more ``mosquitto.conf`` lines, written after the ones
+            LocalBroker generates (so a later ``autosave_interval`` wins), e.g.
+            :func:`bridge_conf` to bridge this broker to another one.
     """
 
     host = "127.0.0.1"
@@ -96,8 +158,10 @@ class LocalBroker:
         start_timeout: float = 10.0,
         tls: tuple[Path, Path, Path] | None = None,
         require_certificate: bool = False,
+        extra_conf: Sequence[str] = (),
     ) -> None:
         self.tls = tls
+        self.extra_conf = list(extra_conf)
         self.require_certificate = require_certificate
         self._fixed_port = port is not None
         self._port = port or 0
@@ -175,6 +239,7 @@ class LocalBroker:
                 lines += ["require_certificate true", "use_identity_as_username true"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             lines.append("user root")  # else mosquitto drops to user 'mosquitto', who cannot write our temp dir
+        lines += self.extra_conf  # last: bridge blocks must follow the global options
         conf = self._dir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         return conf

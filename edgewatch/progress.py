@@ -29,7 +29,7 @@ def train_with_progress(data: Path, out: Path, config, console: Console):
     finally:
         progress.stop()
     console.print(f"saved {result.model_path} after {result.epochs_run} epochs "
-                  f"(loss {result.final_loss:.4f}, best val {result.final_val_loss:.4f})")
+                  f"(loss {result.final_loss:.4f}, best val {result.best_val_loss:.4f})")
     return result
 
 
