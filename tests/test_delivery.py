@@ -142,3 +142,27 @@ def test_every_alert_decided_before_sigkill_is_delivered_after_restart(trained_b
     assert set(stranded) <= set(ids)
     assert len(set(ids)) == 1 + len(stranded)
     assert _outbox_ids(outbox) == []
+
+
+def test_sigterm_ends_the_run_gracefully(trained_bundle, tmp_path, mqtt_broker, mqtt_collector):
+    """SIGTERM: the window in flight is finished, the open event gets its end, offline is said, exit 0."""
+    device, outbox = unique_device(), tmp_path / "outbox.sqlite"
+    stream = _fast_stream(trained_bundle, tmp_path)
+    with mqtt_collector(mqtt_broker, f"edgewatch/{device}/#") as messages:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edgewatch.infer", "--bundle", str(trained_bundle.bundle), "--source",
+             f"file:{stream}", "--rate", "real", "--mqtt", mqtt_broker.url, "--device-id", device,
+             "--outbox", str(outbox), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert wait_until(lambda: any(m.topic.endswith("/alerts") for m in messages.messages), timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, proc.stderr.read()
+        time.sleep(0.3)
+        received = messages.messages
+    alerts = [Alert.from_json(m.payload) for m in received if m.topic.endswith("/alerts")]
+    starts = {a.event_id for a in alerts if a.type == "start"}
+    ends = {a.event_id for a in alerts if a.type == "end"}
+    assert starts and starts == ends  # the event open at SIGTERM was closed with its end message
+    assert alerts[-1].type == "end"
+    availability = [m.text for m in received if m.topic.endswith("/availability")]
+    assert availability[-1] == "offline"
+    assert _outbox_ids(outbox) == []
