@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import uuid
 import threading
 import time
 from dataclasses import dataclass
@@ -12,7 +12,6 @@ from edgewatch.broker import LocalBroker
 
 __all__ = ["MqttCollector", "Received"]
 
-_collector_ids = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class MqttCollector:
         self._subscribed = threading.Event()
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"edgewatch-collector-{next(_collector_ids)}",
+            client_id=f"edgewatch-collector-{uuid.uuid4().hex[:12]}",
             protocol=mqtt.MQTTv311,
             clean_session=not persistent,  # persistent: the broker queues QoS 1 while we are away
         )
