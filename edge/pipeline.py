@@ -237,6 +237,7 @@ class Pipeline:
 
     def _publish_status(self) -> None:
         c = self.counters
+        stats = getattr(self.source, "stats", None)
         self.sink.publish_status({
             "device": self.config.device_id,
             "model": self.model.version,
@@ -248,6 +249,7 @@ class Pipeline:
             "events": c.events, "alerts": c.alerts, "overflows": c.overflows,
             "anomaly": self._decider.active, "last_score": _finite(c.last_score),
             "threshold": self.threshold, "paused": self.paused,
+            **({"source": stats()} if stats is not None else {}),
         })
 
 

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from edgewatch.errors_cli import cli_errors
+from edgewatch.bridge_cmd import bridge
+from edgewatch.firmware_cmd import export_firmware
 from edgewatch.infer import run_infer
 from edgewatch.progress import convert_with_status, print_variants, train_with_progress
 
@@ -19,6 +21,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 train_app = typer.Typer(no_args_is_help=True, help="Train a model on your data.")
 app.add_typer(train_app, name="train")
 app.command("infer", help="Same as edge-infer.")(run_infer)
+app.command("export-firmware")(export_firmware)
+app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
 console = Console(stderr=True)
 
 

@@ -1,4 +1,4 @@
-"""Data sources, chosen by the ``--source`` spec (``file:PATH``)."""
+"""Data sources, chosen by the ``--source`` spec (``file:PATH``, ``serial:PORT?baud=...&format=...``)."""
 
 from __future__ import annotations
 
@@ -21,4 +21,8 @@ def open_source(spec: str, columns: Sequence[str], rate: str = "max", sample_rat
         from edge.sources.file import CsvFileSource
 
         return CsvFileSource(path, columns, rate=rate, sample_rate=sample_rate)
-    raise ConfigError(f"unknown source {spec!r}; use file:PATH.csv")
+    if kind == "serial" and arg:
+        from edge.sources.serial import open_serial
+
+        return open_serial(arg, columns)  # live: --rate does not apply
+    raise ConfigError(f"unknown source {spec!r}; use file:PATH.csv or serial:PORT?baud=115200&format=frames")
