@@ -34,9 +34,9 @@ install_python_packages() {
     want=$(sha256sum pyproject.toml | cut -d' ' -f1)
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        echo "installing edgewatch[convert,dev] into .venv (TensorFlow included: about a minute)"
+        echo "installing edgewatch[convert,dev,serial,firmware] into .venv (TensorFlow included: about a minute)"
         .venv/bin/python -m pip install -q --upgrade pip
-        .venv/bin/python -m pip install -q -e '.[convert,dev]'
+        .venv/bin/python -m pip install -q -e '.[convert,dev,serial,firmware]'
         echo "$want" > "$stamp"
     fi
 }
