@@ -12,9 +12,10 @@ live in a temporary directory removed by ``close()``.
 
 A device's local broker can be bridged to a central one (see ``docs/fleet.md``)::
 
-    with LocalBroker(persistence=True) as central, \
-         LocalBroker(persistence=True, extra_conf=bridge_conf(central.host, central.port)) as local:
-        ...  # alerts published to ``local`` are forwarded to ``central``, queued while it is down
+    with LocalBroker(persistence=True) as central:
+        uplink = bridge_conf(central.host, central.port, device_id="pump-1")
+        with LocalBroker(persistence=True, extra_conf=uplink) as local:
+            ...  # what is published to ``local`` reaches ``central``, queued while it is down
 """
 
 from __future__ import annotations
@@ -71,53 +72,72 @@ def bridge_conf(
     host: str,
     port: int,
     *,
-    name: str = "edgewatch-uplink",
-    remote_clientid: str = "edgewatch-bridge-pump-1",
-    topic: str = "edgewatch/#",
+    device_id: str,
+    topic_prefix: str = "edgewatch",
     max_queued_messages: int = 100_000,
-    restart_timeout: str = "1 10",
+    restart_timeout: str = "2 60",
+    cleansession: bool = False,
+    try_private: bool = False,
+    tls: tuple[Path, Path, Path] | None = None,
 ) -> list[str]:
     """Mosquitto configuration lines for a store-and-forward bridge to a central broker.
 
-    The bridge subscribes locally to ``topic`` and forwards it at QoS 1 with a
-    persistent session (``cleansession false``), so QoS 1 messages published
-    while the uplink is down are queued by the local broker (up to
-    ``max_queued_messages``) and sent when it reconnects. Combine with
-    ``persistence true`` (``LocalBroker(persistence=True)``) so the queue also
-    survives a restart of the local broker. The lines are the snippet shown in
-    ``docs/fleet.md``; ``tests/test_broker_bridge.py`` runs them.
+    The bridge forwards the device's own topics (``<prefix>/<device_id>/+``:
+    alerts, availability, status, replies) ``out`` at QoS 1 under a persistent
+    session (``cleansession false``), so QoS 1 messages published while the
+    uplink is down are queued (up to ``max_queued_messages``) and sent, in
+    order, when it reconnects. Add ``persistence true``
+    (``LocalBroker(persistence=True)``) so the queue also survives a restart of
+    the local broker. Commands (``<prefix>/<device_id>/cmd/#``) come ``in``; the
+    central broker keeps them in the bridge's session while the device is away.
+    The uplink's state is published, retained, on
+    ``<prefix>/<device_id>/bridge/state`` (``1`` up, ``0`` down, the latter as
+    the bridge's will on the central broker); it is deliberately outside the
+    ``out`` pattern, else a ``0`` queued locally during an outage would be
+    forwarded after the reconnection and overwrite the ``1``. The lines are the
+    snippet in ``docs/fleet.md``; ``tests/test_broker_bridge.py`` runs them.
 
     Args:
         host: the central broker's host name or address.
         port: its MQTT port.
-        name: the bridge connection's name (unique per local broker).
-        remote_clientid: the client id on the central broker; unique per device,
-            stable across restarts (the central broker keys the session on it).
-        topic: the local topic filter forwarded ``out`` at QoS 1.
-        max_queued_messages: how many messages the local broker queues for the
-            bridge (and any persistent client) while the uplink is down; older
-            ones are kept, newer ones dropped beyond it.
-        restart_timeout: seconds between reconnection attempts: ``"N"`` or a
-            jittered backoff ``"BASE CAP"``.
+        device_id: the device's id; the bridge is ``edgewatch-bridge-<device_id>``
+            on the central broker, which keys the session on it (unique, stable).
+        topic_prefix: the topics' first level(s), as in ``MqttConfig.topic_prefix``.
+        max_queued_messages: messages the local broker queues per persistent
+            client (the bridge included) while it is away; beyond it new ones
+            are dropped.
+        restart_timeout: seconds before reconnecting: ``"N"`` or a jittered
+            backoff ``"BASE CAP"``.
+        cleansession: True throws the queue away whenever the uplink drops
+            (only to show what False buys; the tests do).
+        try_private: mark the connection as a bridge (Mosquitto extension,
+            loop detection); leave False unless the central broker is Mosquitto.
+        tls: ``(cafile, certfile, keyfile)``: connect over TLS, verify the central
+            broker against ``cafile`` and present the device's certificate.
 
     Returns:
-        Lines to pass as ``LocalBroker(extra_conf=...)`` or to write to a
-        ``mosquitto.conf``; global options first, then the ``connection`` block.
+        Lines for ``LocalBroker(extra_conf=...)`` or a ``mosquitto.conf``:
+        global options first, then the ``connection`` block.
     """
-    return [
+    lines = [
         f"max_queued_messages {max_queued_messages}",
         "queue_qos0_messages false",
-        f"connection {name}",
+        "connection edgewatch-uplink",
         f"address {host}:{port}",
-        f"topic {topic} out 1",
-        "cleansession false",
-        f"remote_clientid {remote_clientid}",
+        f"topic {topic_prefix}/{device_id}/+ out 1",
+        f"topic {topic_prefix}/{device_id}/cmd/# in 1",
+        f"cleansession {'true' if cleansession else 'false'}",
+        f"remote_clientid edgewatch-bridge-{device_id}",
         "bridge_protocol_version mqttv311",
-        "try_private true",
-        "start_type automatic",
+        f"try_private {'true' if try_private else 'false'}",
         f"restart_timeout {restart_timeout}",
         "notifications true",
+        f"notification_topic {topic_prefix}/{device_id}/bridge/state",
     ]
+    if tls is not None:
+        cafile, certfile, keyfile = tls
+        lines += [f"bridge_cafile {cafile}", f"bridge_certfile {certfile}", f"bridge_keyfile {keyfile}"]
+    return lines
 
 
 def _free_port(host: str) -> int:
