@@ -97,6 +97,7 @@ def test_alert_published_during_outage_is_delivered_after_restart(mqtt_collector
             sink.open()
             sink.publish(before := make_alert(1, device))
             assert collector.wait_for(1)[0].text == before.to_json()
+            assert wait_until(lambda: sink.outstanding() == 0)  # its PUBACK may trail the delivery
             port = broker.port
             broker.stop()
             assert wait_until(lambda: not sink.connected), "sink did not notice the broker stopped"
