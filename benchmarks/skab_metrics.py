@@ -226,7 +226,10 @@ def read_skab_csv(path: Path, name: str | None = None) -> SkabFile:
     sensors = tuple(c for c in header if c != "datetime" and c not in labels)
     index = {c: header.index(c) for c in header}
     values = np.array([[float(r[index[c]]) for c in sensors] for r in body], dtype=np.float64)
-    column = lambda c: np.array([float(r[index[c]]) for r in body]).astype(np.int8) if c in index else None  # noqa: E731
+
+    def column(name: str) -> np.ndarray | None:
+        return np.array([float(r[index[name]]) for r in body]).astype(np.int8) if name in index else None
+
     times = np.array([np.datetime64(r[index["datetime"]].replace(" ", "T"), "s").astype(np.int64) for r in body],
                      dtype=np.float64)
     return SkabFile(name or Path(path).name, sensors, values, column("anomaly"), column("changepoint"), times)
