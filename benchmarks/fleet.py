@@ -8,8 +8,10 @@ Mosquitto started by ``edgewatch.broker.LocalBroker``:
    broker has acknowledged all of them (outbox empty), and a subscriber checks that each arrived.
    Compared with raw paho QoS 1 (one client publishing the same payloads, waiting for every PUBACK,
    the same in-flight window of 20). Target: at least a third of raw paho's rate, zero loss. Two
-   what-if rows show where the time goes: the same sink with its outbox switched to
-   ``synchronous=NORMAL``, and with an in-memory outbox (no disk at all).
+   what-if rows show where the time goes: the same sink with an fsync inside every put
+   (``synchronous=FULL``, what the outbox did before its sync thread), and with an in-memory outbox
+   (no disk at all). Then the outbox's durability lag: how long after ``put()`` returns the alert is
+   flushed to the disk (what a power cut could still take), for isolated alerts and after a burst.
 2. **Fleet.** For each N in ``--devices`` (default 50 and 200): N devices, each an MqttSink with its
    own outbox file, connection and thread, send ``--alerts`` alerts at ``--rate`` alerts/s (random
    phase); ``--consumers`` paho MQTT 5 clients share ``$share/edgewatch/edgewatch/+/alerts``.
@@ -22,7 +24,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/fleet.py
     .venv/bin/python benchmarks/fleet.py --devices 50,200 --alerts 20 --rate 2 --consumers 3 --json fleet.json
-    .venv/bin/python benchmarks/fleet.py --parts fleet --fleet-outbox normal   # without the disk's fsyncs
+    .venv/bin/python benchmarks/fleet.py --parts fleet --fleet-outbox full     # an fsync inside every put
     .venv/bin/python benchmarks/fleet.py --parts throughput --messages 500      # a quick look
 
 Read the fleet figures with care: every simulated device shares this machine's one disk and two
@@ -250,20 +252,21 @@ def sink_rate(broker: LocalBroker, alerts: list[Alert], outbox: Outbox, variant:
 
 
 def make_outbox(path: Path, kind: str) -> Outbox:
-    """``full``: the shipped outbox; ``normal``: what-if synchronous=NORMAL; ``memory``: no disk."""
+    """``shipped``: the Outbox as edge-infer uses it; ``full``: what-if with an fsync inside every put
+    (synchronous=FULL, the outbox before the sync thread); ``memory``: no disk at all."""
     if kind == "memory":
         return Outbox(Path(":memory:"))
     outbox = Outbox(path)
-    if kind == "normal":
-        outbox._db.execute("PRAGMA synchronous=NORMAL")  # what-if only; the shipped Outbox is FULL
+    if kind == "full":
+        outbox._db.execute("PRAGMA synchronous=FULL")  # what-if only
     return outbox
 
 
 def run_throughput(args: argparse.Namespace, workdir: Path) -> list[dict]:
     rows = []
     with LocalBroker() as broker:
-        for variant, kind in (("MqttSink + Outbox (shipped: WAL, synchronous=FULL)", "full"),
-                              ("what-if: same, outbox synchronous=NORMAL", "normal"),
+        for variant, kind in (("MqttSink + Outbox (shipped: WAL + sync thread)", "shipped"),
+                              ("what-if: same, fsync in every put (FULL)", "full"),
                               ("what-if: same, in-memory outbox (no disk)", "memory")):
             device = f"bench-{kind}"
             alerts = [make_alert(device, i) for i in range(args.messages)]
@@ -274,6 +277,37 @@ def run_throughput(args: argparse.Namespace, workdir: Path) -> list[dict]:
     for row in rows:
         row["ratio_to_raw"] = row["per_s"] / raw["per_s"]
     return [raw, *rows]
+
+
+def durability_lag(workdir: Path, alerts: int = 200, burst: int = 2000) -> dict:
+    """Milliseconds from ``put()`` returning to the alert being flushed to the disk.
+
+    Isolated: one alert at a time, each waited for (an alert every few seconds looks like this).
+    Burst: ``burst`` alerts put back to back, then the wait for the last one to be flushed.
+    """
+    outbox = Outbox(workdir / "lag.sqlite")
+    payload = make_alert("lag", 0).to_json().encode()
+    isolated = []
+    for _ in range(alerts):
+        outbox.put("t", payload, 1)
+        began = time.perf_counter()
+        outbox.wait_durable()
+        isolated.append((time.perf_counter() - began) * 1000)
+    for _ in range(burst):
+        outbox.put("t", payload, 1)
+    began = time.perf_counter()
+    outbox.wait_durable()
+    burst_ms = (time.perf_counter() - began) * 1000
+    outbox.close()
+    return {"isolated_ms": {q: percentile(isolated, q) for q in (50, 99, 100)}, "burst": burst,
+            "burst_tail_ms": burst_ms}
+
+
+def print_durability(lag: dict) -> None:
+    iso = lag["isolated_ms"]
+    print(f"\nOutbox durability lag (put() returned -> flushed to disk; a power cut in between loses the alert, "
+          f"a crash does not)\n  isolated alerts: p50 {iso[50]:.2f} ms, p99 {iso[99]:.2f} ms, max {iso[100]:.2f} ms; "
+          f"after a burst of {lag['burst']}: {lag['burst_tail_ms']:.2f} ms")
 
 
 def print_throughput(rows: list[dict]) -> None:
@@ -440,7 +474,7 @@ def run_fleet(n: int, args: argparse.Namespace, workdir: Path) -> dict:
 
 
 def print_fleet(rows: list[dict], consumers: int) -> None:
-    outbox = {"full": "shipped outbox (synchronous=FULL)", "normal": "WHAT-IF outbox synchronous=NORMAL",
+    outbox = {"shipped": "shipped outbox (WAL + sync thread)", "full": "WHAT-IF outbox with an fsync in every put",
               "memory": "WHAT-IF in-memory outbox"}[rows[0]["outbox"]]
     print(f"\nFleet: devices ({outbox}, all on this machine's one disk) -> one Mosquitto -> "
           f"{consumers} consumers on {SHARED_FILTER} (QoS 1)")
@@ -476,8 +510,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=2000, help="alerts for the throughput part (default 2000)")
     parser.add_argument("--per-process", type=int, default=100,
                         help="devices per worker process (default 100; paho's select() caps a process near 170)")
-    parser.add_argument("--fleet-outbox", choices=("full", "normal", "memory"), default="full",
-                        help="the devices' outboxes: full (shipped), normal or memory (what-ifs; default full)")
+    parser.add_argument("--fleet-outbox", choices=("shipped", "full", "memory"), default="shipped",
+                        help="the devices' outboxes: shipped, full or memory (what-ifs; default shipped)")
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="s to wait for stragglers (default 60)")
     parser.add_argument("--parts", default="throughput,fleet", help="which parts to run (default both)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -496,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         if "throughput" in parts:
             figures["throughput"] = run_throughput(args, workdir)
             print_throughput(figures["throughput"])
+            figures["durability_lag"] = durability_lag(workdir)
+            print_durability(figures["durability_lag"])
         if "fleet" in parts:
             figures["fleet"] = []
             for n in (int(x) for x in args.devices.split(",")):

@@ -10,6 +10,9 @@ import sys
 import time
 from collections import Counter
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from edge.alerts import Alert
 from edge.outbox import Outbox, OutboxLimits
 from edge.sinks import MqttConfig, MqttSink
@@ -49,6 +52,63 @@ def test_outbox_drops_rows_older_than_max_age(tmp_path):
     time.sleep(0.3)
     box.put("t", b"new", 1)
     assert [r.payload for r in box.pending()] == [b"new"] and box.dropped == 1
+
+
+def _on_disk(path) -> tuple[int, int]:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox").fetchone()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.integers(1, 40), st.lists(st.integers(0, 30), max_size=6), st.just("reopen")),
+                max_size=30))
+def test_outbox_depth_and_bounds_agree_with_the_disk(tmp_path_factory, operations):
+    """Count and bytes are kept in memory; after any puts, deletes, drops and reopenings they match the file."""
+    path = tmp_path_factory.mktemp("acct") / "o.sqlite"
+    limits = OutboxLimits(max_count=12, max_bytes=200)
+    box, ids = Outbox(path, limits), []
+    for op in operations:
+        if op == "reopen":
+            box.close()
+            box = Outbox(path, limits)
+        elif isinstance(op, int):
+            ids.append(box.put("t", b"x" * op, 1))
+        else:
+            box.delete(*[ids[i] for i in op if i < len(ids)])
+        count, size = _on_disk(path)
+        assert box.depth == count <= limits.max_count
+        assert box._bytes == size and (size <= limits.max_bytes or count == 1)
+    dropped = box.dropped
+    box.close()
+    assert Outbox(path, limits).dropped == dropped
+
+
+def test_outbox_flushes_the_log_to_the_disk_after_a_put(tmp_path, monkeypatch):
+    """The sync thread fsyncs the write-ahead log; wait_durable returns once it has."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    box = Outbox(tmp_path / "o.sqlite")
+    synced.clear()
+    box.put("t", b"alert", 1)
+    assert box.wait_durable(timeout=5)
+    assert str(tmp_path / "o.sqlite-wal") in synced
+    box.close()
+
+
+def test_outbox_put_survives_the_process_being_killed_right_after(tmp_path):
+    """put() returns only once the row is committed: a SIGKILL right after loses nothing."""
+    path = tmp_path / "o.sqlite"
+    script = ("import os, signal, sys; from edge.outbox import Outbox; box = Outbox(sys.argv[1]); "
+              "[box.put('t', b'm%d' % i, 1) for i in range(500)]; os.kill(os.getpid(), signal.SIGKILL)")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    assert [r.payload for r in Outbox(path).pending(limit=1000)] == [b"m%d" % i for i in range(500)]
 
 
 # -- the sink through broker restarts ---------------------------------------------

@@ -242,7 +242,7 @@ class MqttSink:
 
     def _send_loop(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(0.05)
+            self._wake.wait(1.0)  # set by publish, PUBACK, CONNACK and close
             self._wake.clear()
             try:
                 self._settle_acks()
@@ -252,22 +252,24 @@ class MqttSink:
                 time.sleep(0.5)
 
     def _settle_acks(self) -> None:
-        """Delete acknowledged rows from the outbox."""
+        """Delete acknowledged rows from the outbox, all that arrived so far in one transaction."""
+        settled, rejected = [], 0
         while True:
             try:
                 mid, failed, reason = self._acks.get_nowait()
             except queue.Empty:
-                return
+                break
             row_id = self._inflight.pop(mid, None)
             if row_id is None:
-                continue  # an availability message
-            self.outbox.delete(row_id)
-            with self._lock:
-                if failed:
-                    self._rejected += 1
-                    log.warning("MQTT broker rejected an alert: %s", reason)
-                else:
-                    self._delivered += 1
+                continue  # an availability, status or reply message
+            settled.append(row_id)
+            if failed:
+                rejected += 1
+                log.warning("MQTT broker rejected an alert: %s", reason)
+        self.outbox.delete(*settled)
+        with self._lock:
+            self._rejected += rejected
+            self._delivered += len(settled) - rejected
 
     def _hand_over(self) -> None:
         """Give paho the next rows, oldest first, while connected and under the in-flight bound."""
@@ -339,6 +341,8 @@ class MqttSink:
             self._say_offline(deadline)
             self._shutdown()
         self._state = _State.CLOSED
+        if not self.outbox.wait_durable():
+            log.warning("the alert outbox %s could not be flushed to the disk", self.outbox.path)
         remaining = self.outbox.depth
         with self._lock:
             report = DeliveryReport(self._accepted + self._replayed, self._delivered, remaining)
