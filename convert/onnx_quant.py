@@ -2,9 +2,10 @@
 
 Static QDQ quantizes only the op types it is told to; ``LSTM`` is not in
 onnxruntime's QDQ registry, so plain static quantization silently leaves the
-LSTM -- most of the model -- in float. Here ``LSTM`` and ``GRU`` are added to
-``op_types_to_quantize`` whenever the graph has them: their weights are stored
-as INT8 (with float compute), which is what shrinks the file.
+LSTM -- most of the model -- in float. Here ``op_types_to_quantize`` names the
+compute ops of the graph (MatMul, Gemm, Conv, Gather) and ``LSTM``/``GRU``
+whenever the graph has them: their weights are stored as INT8 (with float
+compute), which is what shrinks the file.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ __all__ = ["quantize_onnx_dynamic", "quantize_onnx_static", "onnx_op_types"]
 
 _FIX = "pip install 'edgewatch[convert]'"
 _RECURRENT = ("LSTM", "GRU")
+# Quantize where the weights and the arithmetic are; Q/DQ pairs around every Reshape/Slice/Transpose of a
+# small recurrent graph cost more bytes and time than they save.
+_COMPUTE = ("MatMul", "Gemm", "Conv", "Gather", *_RECURRENT)
 
 
 def _quantization():
@@ -64,7 +68,7 @@ def quantize_onnx_static(content: bytes, representative: RepresentativeDataset,
 
     q = _quantization()
     graph_ops = set(onnx_op_types(content))
-    op_types = sorted((graph_ops & set(q.registry.QDQRegistry)) | (graph_ops & set(_RECURRENT)))
+    op_types = sorted(graph_ops & set(_COMPUTE))
     input_name = onnx.load_from_string(content).graph.input[0].name
     methods = {CalibrationMethod.MINMAX: q.CalibrationMethod.MinMax,
                CalibrationMethod.PERCENTILE: q.CalibrationMethod.Percentile,

@@ -22,7 +22,10 @@ from convert.assess import EvalData, ThresholdContext, assess_variants, evenly
 from convert.bundle_writer import BundleWriter
 from convert.data import Dataset, DataOptions
 from convert.families import Task, get_family
+from convert.foreign import ForeignOptions
+from convert.layer_check import check_layers
 from convert.loading import LoadedModel, load_trained
+from convert.train import read_sidecar
 from convert.manifest import build_manifest
 from convert.preflight import preflight_artifact
 from convert.recipes import load_dataset
@@ -90,13 +93,15 @@ class ConvertConfig:
             raise ConfigError(f"--min-confidence must be in (0, 1], got {self.min_confidence}")
 
 
-def convert_model(model_path: Path, data_path: Path, out: Path, config: ConvertConfig, step: Step = print) -> dict:
-    """Convert ``model_path`` into a bundle at ``out``; returns the manifest."""
+def convert_model(model_path: Path, data_path: Path, out: Path, config: ConvertConfig, step: Step = print,
+                  foreign: ForeignOptions | None = None) -> dict:
+    """Convert ``model_path`` into a bundle at ``out``; returns the manifest.
+
+    A model without a sidecar needs ``foreign`` (its family, hop, label column, scaling).
+    """
     config.check()
     step(f"loading {Path(model_path).name}")
-    loaded = load_trained(Path(model_path))
-    family = get_family(loaded.sidecar["family"])
-    dataset = load_dataset(family.name, Path(data_path), _options(loaded.sidecar), scaler=loaded.scaler)
+    loaded, family, dataset, advice = _load(Path(model_path), Path(data_path), foreign)
     pruning = None
     if config.prune is not None:
         from convert.prune import prune_model
@@ -107,6 +112,7 @@ def convert_model(model_path: Path, data_path: Path, out: Path, config: ConvertC
     try:
         manifest, report = _build_bundle(loaded, family, dataset, Path(data_path), writer, config, step)
         report["pruning"] = pruning
+        report["layer_advice"] = manifest["layer_advice"] = [vars(a) for a in advice]
         manifest["pruning"] = pruning
         write_report(writer.staging / "report", report, plots=config.plots)
         writer.commit(manifest)
@@ -115,6 +121,20 @@ def convert_model(model_path: Path, data_path: Path, out: Path, config: ConvertC
         raise
     load_bundle(out)  # the loader must accept what we wrote
     return manifest
+
+
+def _load(model_path: Path, data_path: Path, foreign: ForeignOptions | None):
+    """The model, its family, its data split as in training, and the layer advice."""
+    if read_sidecar(model_path) is None and foreign is not None:
+        from convert.foreign import load_foreign
+
+        loaded, family, advice = load_foreign(model_path, data_path, foreign)
+        dataset = load_dataset(family.name, data_path, _options(loaded.sidecar), scaler=loaded.scaler)
+        return loaded, family, dataset, advice
+    loaded = load_trained(model_path)
+    advice = check_layers(loaded.model)
+    family = get_family(loaded.sidecar["family"])
+    return loaded, family, load_dataset(family.name, data_path, _options(loaded.sidecar), scaler=loaded.scaler), advice
 
 
 def _options(sidecar: dict) -> DataOptions:
@@ -126,8 +146,9 @@ def _options(sidecar: dict) -> DataOptions:
 def _build_bundle(loaded: LoadedModel, family, dataset: Dataset, data_path: Path, writer: BundleWriter,
                   config: ConvertConfig, step: Step) -> tuple[dict, dict]:
     representative = RepresentativeDataset(dataset.x_train, config.representative_count, dataset.strata)
+    onnx_source = getattr(loaded.model, "content", None)  # an ONNX model given as is
     inputs = ConversionInputs(loaded.model, family, loaded.spec, representative, config.calibration_method,
-                              config.max_unroll_steps)
+                              config.max_unroll_steps, onnx_source)
     results = build_variants(inputs, list(config.variants or VARIANTS), step)
     built = {name: r for name, r in results.items() if isinstance(r, Built)}
     preflight = {}
@@ -143,13 +164,15 @@ def _build_bundle(loaded: LoadedModel, family, dataset: Dataset, data_path: Path
     step(f"measuring latency of {len(paths)} variants side by side")
     sample = evenly(eval_data.inputs, 200)
     latency = measure_latencies(paths, sample, repeats=config.latency_repeats)
-    latency["keras_eager"] = _keras_eager_latency(loaded.model, sample)
+    if onnx_source is None:
+        latency["keras_eager"] = _keras_eager_latency(loaded.model, sample)
     candidates = [Candidate(n, paths[n][1].stat().st_size, latency[n]["median_ms"],
                             assessed[n].verdict["within_budget"]) for n in paths]
-    chosen = config.default_variant or choose_default(candidates) or "fp32"
+    fallback = "fp32" if "fp32" in paths else next(iter(paths))
+    chosen = config.default_variant or choose_default(candidates) or fallback
     how = "--default-variant" if config.default_variant else \
         "smallest among the fastest within the budget" if choose_default(candidates) else \
-        "no variant within the budget: fp32 (closest to Keras) kept"
+        f"no variant within the budget: {fallback} (the float reference) kept"
     manifest = build_manifest(loaded, family, data_path, config, results, assessed, preflight, latency,
                               representative, chosen, how, writer.files_entry(), writer.staging)
     report = {"model": manifest["model"], "task": task.value, "max_drop": config.max_drop, "default_variant": chosen,

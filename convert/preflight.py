@@ -16,7 +16,7 @@ from edge.errors import MissingDependencyError, ModelLoadError
 from edge.native_output import native_output_silenced
 from firmware_bridge.export.ops import TFLM_RESOLVER_METHODS
 
-__all__ = ["PreflightResult", "PreflightError", "tflite_ops", "onnx_ops", "preflight_artifact"]
+__all__ = ["PreflightResult", "PreflightError", "tflite_ops", "tflite_ops_of", "onnx_ops", "preflight_artifact"]
 
 # Ops that need TensorFlow's TensorList kernels (Keras 3 loops at dynamic batch); builtins lack them.
 _TENSORLIST = ("TensorList",)
@@ -50,6 +50,15 @@ def tflite_ops(path: Path) -> list[str]:
             details = Interpreter(model_path=str(path))._get_ops_details()
     except (ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"LiteRT cannot read {Path(path).name}: {str(exc).strip().splitlines()[0]}") from exc
+    return list(dict.fromkeys(str(op["op_name"]) for op in details))
+
+
+def tflite_ops_of(content: bytes) -> list[str]:
+    """``tflite_ops`` of an in-memory flatbuffer."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    with native_output_silenced(2):
+        details = Interpreter(model_content=content)._get_ops_details()
     return list(dict.fromkeys(str(op["op_name"]) for op in details))
 
 

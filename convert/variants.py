@@ -19,6 +19,7 @@ from calibration.dataset import CalibrationMethod, RepresentativeDataset
 from convert.export import Precision, rebuild, to_onnx, to_tflite
 from convert.families import Family, Spec
 from convert.onnx_quant import quantize_onnx_dynamic, quantize_onnx_static
+from convert.preflight import tflite_ops_of
 
 __all__ = ["VariantRecipe", "VARIANTS", "ConversionInputs", "Built", "Skipped", "build_variants",
            "DEFAULT_MAX_UNROLL_STEPS"]
@@ -57,6 +58,7 @@ class ConversionInputs:
     representative: RepresentativeDataset
     calibration: CalibrationMethod = CalibrationMethod.MINMAX
     max_unroll_steps: int = DEFAULT_MAX_UNROLL_STEPS
+    onnx_source: bytes | None = None  # the model came as ONNX: only ONNX variants apply
     _cache: dict = field(default_factory=dict)
 
     def cached(self, key: str, make: Callable[[], object]):
@@ -82,6 +84,11 @@ class Skipped:
 
 
 def _skip_reason(name: str, inputs: ConversionInputs) -> str | None:
+    if inputs.onnx_source is not None and VARIANTS[name].format == "tflite":
+        return "the model came as ONNX: TFLite variants need the Keras model (.keras, .h5 or SavedModel)"
+    if name == "int8" and "WHILE" in inputs._cache.get("fp32_ops", ()):
+        return ("the FP32 graph still has a WHILE loop (a recurrent layer that does not fuse), whose full-INT8 "
+                "calibration crashes (tensorflow#75140); int8_unrolled is the INT8 route for it")
     if name == "int8" and inputs.family.recurrent == "gru":
         return ("GRU has no fused TFLite op: its graph is a WHILE loop, whose full-INT8 calibration crashes "
                 "(tensorflow#75140); int8_unrolled is the INT8 route for GRU")
@@ -93,12 +100,15 @@ def _skip_reason(name: str, inputs: ConversionInputs) -> str | None:
 
 def _build(name: str, inputs: ConversionInputs) -> bytes:
     fused = lambda: inputs.cached("fused", lambda: rebuild(inputs.model, inputs.family, inputs.spec))  # noqa: E731
-    onnx = lambda: inputs.cached("onnx", lambda: to_onnx(inputs.model, inputs.spec))  # noqa: E731
+    onnx = lambda: inputs.onnx_source or inputs.cached("onnx", lambda: to_onnx(inputs.model, inputs.spec))  # noqa: E731
     if name == "int8_unrolled":
         unrolled = inputs.cached("unrolled", lambda: rebuild(inputs.model, inputs.family, inputs.spec, unroll=True))
         return to_tflite(unrolled, Precision.INT8, inputs.representative)
     if name in ("fp32", "float16", "dynamic", "int8"):
-        return to_tflite(fused(), Precision(name), inputs.representative)
+        content = to_tflite(fused(), Precision(name), inputs.representative)
+        if name == "fp32":
+            inputs._cache["fp32_ops"] = tflite_ops_of(content)
+        return content
     if name == "onnx":
         return onnx()
     if name == "onnx_dynamic":

@@ -53,10 +53,18 @@ def convert_cmd(
                                                                   "on.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in the manifest and alerts.")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots beside report.json.")] = True,
+    family: Annotated[Optional[str], typer.Option(help="A model without a sidecar: the family whose data format "
+                                                       "and metrics apply (e.g. lstm_classifier).")] = None,
+    hop: Annotated[Optional[int], typer.Option(help="A model without a sidecar: rows between windows "
+                                                    "(default window/10).")] = None,
+    label_column: Annotated[str, typer.Option(help="A model without a sidecar: the label column.")] = "label",
+    scale: Annotated[bool, typer.Option(help="A model without a sidecar: standardise the columns (fitted on the "
+                                             "data's training part); --no-scale if the model scales inside.")] = True,
 ) -> None:
     """Write a bundle: FP32, float16, dynamic, INT8 (fused and unrolled) TFLite, ONNX FP32/dynamic/QDQ, a report."""
     from calibration.dataset import CalibrationMethod
     from calibration.threshold import ThresholdPolicy
+    from convert.foreign import ForeignOptions
     from convert.pipeline import ConvertConfig, PruneConfig
     from edge.errors import ConfigError
 
@@ -72,6 +80,7 @@ def convert_cmd(
         threshold=ThresholdPolicy(percentile, false_alarms_per_hour, margin), calibration_data=calibration_data,
         model_name=name, min_confidence=min_confidence, background=background, plots=plots,
         prune=PruneConfig(prune, prune_kind, prune_epochs) if prune else None)
-    manifest = convert_with_status(model, data, out, config, console)
+    foreign = ForeignOptions(family, hop, label_column, scale) if family else None
+    manifest = convert_with_status(model, data, out, config, console, foreign)
     print_variants(manifest, console)
     console.print(f"wrote {out} (report: {out / 'report'})")

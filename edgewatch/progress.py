@@ -34,12 +34,12 @@ def train_with_progress(data: Path, out: Path, config, console: Console):
     return result
 
 
-def convert_with_status(model: Path, data: Path, out: Path, config, console: Console) -> dict:
+def convert_with_status(model: Path, data: Path, out: Path, config, console: Console, foreign=None) -> dict:
     """Run ``convert.pipeline.convert_model`` with a spinner naming the current step."""
     from convert.pipeline import convert_model
 
     with console.status("converting") as status:
-        return convert_model(model, data, out, config, step=lambda text: status.update(text))
+        return convert_model(model, data, out, config, step=lambda text: status.update(text), foreign=foreign)
 
 
 def _metric_columns(task: str) -> tuple[str, ...]:
