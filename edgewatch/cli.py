@@ -12,7 +12,9 @@ from edgewatch.errors_cli import cli_errors
 from edgewatch.bridge_cmd import bridge
 from edgewatch.firmware_cmd import export_firmware
 from edgewatch.infer import run_infer
+from edgewatch.bench_cmd import bench
 from edgewatch.convert_cmd import convert_cmd
+from edgewatch.generate_cmd import generate
 from edgewatch.train_cmd import train_app
 
 __all__ = ["app", "main"]
@@ -21,6 +23,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Sequence models from training to alerts on small devices.")
 app.add_typer(train_app, name="train")
 app.command("convert")(convert_cmd)
+app.command("bench")(bench)
+app.command("generate")(generate)
 app.command("infer", help="Same as edge-infer.")(run_infer)
 app.command("export-firmware")(export_firmware)
 app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
