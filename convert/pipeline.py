@@ -32,7 +32,7 @@ from convert.recipes import load_dataset
 from convert.report import write_report
 from convert.variants import DEFAULT_MAX_UNROLL_STEPS, VARIANTS, Built, ConversionInputs, build_variants
 from edge.bundle import load_bundle
-from edge.choice import Candidate, choose_default, measure_latencies
+from edge.choice import DEFAULT_SPEED_TOLERANCE, Candidate, choose_default, measure_latencies
 from edge.csvdata import read_table
 from edge.decide import DecisionConfig
 from edge.errors import ConfigError
@@ -62,6 +62,7 @@ class ConvertConfig:
 
     default_variant: str | None = None
     max_drop: float = DEFAULT_MAX_DROP
+    speed_tolerance: float = DEFAULT_SPEED_TOLERANCE
     variants: tuple[str, ...] | None = None
     representative_count: int = DEFAULT_REPRESENTATIVE_COUNT
     calibration_method: CalibrationMethod = CalibrationMethod.MINMAX
@@ -169,9 +170,10 @@ def _build_bundle(loaded: LoadedModel, family, dataset: Dataset, data_path: Path
     candidates = [Candidate(n, paths[n][1].stat().st_size, latency[n]["median_ms"],
                             assessed[n].verdict["within_budget"]) for n in paths]
     fallback = "fp32" if "fp32" in paths else next(iter(paths))
-    chosen = config.default_variant or choose_default(candidates) or fallback
+    picked = choose_default(candidates, config.speed_tolerance)
+    chosen = config.default_variant or picked or fallback
     how = "--default-variant" if config.default_variant else \
-        "smallest among the fastest within the budget" if choose_default(candidates) else \
+        f"smallest among the fastest (within {config.speed_tolerance:.0%}) within the budget" if picked else \
         f"no variant within the budget: {fallback} (the float reference) kept"
     manifest = build_manifest(loaded, family, data_path, config, results, assessed, preflight, latency,
                               representative, chosen, how, writer.files_entry(), writer.staging)

@@ -37,7 +37,7 @@ def bench(
                                               "budget the default, by this device's figures.")] = False,
     repeats: Annotated[int, typer.Option(help="Timed windows per variant.")] = 500,
     tolerance: Annotated[float, typer.Option(help="Variants within this fraction of the fastest count as "
-                                                  "fastest.")] = 0.10,
+                                                  "fastest.")] = 0.25,
 ) -> None:
     """Latency of every variant here, side by side (batch 1, one thread), against the converting host's."""
     from edge.bundle import load_bundle, set_default_variant

@@ -25,6 +25,8 @@ def convert_cmd(
     out: Annotated[Path, typer.Option(help="Bundle directory to write.")],
     max_drop: Annotated[float, typer.Option(help="Accuracy budget: how far a variant's metric may fall below the "
                                                  "Keras model's (0.005 = half a point).")] = 0.005,
+    speed_tolerance: Annotated[float, typer.Option(help="Variants within this fraction of the fastest count as "
+                                                        "fastest; the smallest of them becomes the default.")] = 0.25,
     variants: Annotated[Optional[str], typer.Option(help="Comma-separated variants to build (default: all).")] = None,
     default_variant: Annotated[Optional[str], typer.Option(help="Force the default instead of the measured "
                                                                 "choice.")] = None,
@@ -73,7 +75,7 @@ def convert_cmd(
     if prune is not None and not 0.0 < prune < 1.0:
         raise ConfigError(f"--prune must be a fraction in (0, 1), got {prune}")
     config = ConvertConfig(
-        default_variant=default_variant, max_drop=max_drop,
+        default_variant=default_variant, max_drop=max_drop, speed_tolerance=speed_tolerance,
         variants=tuple(v.strip() for v in variants.split(",")) if variants else None,
         representative_count=representative_count, calibration_method=CalibrationMethod.parse(calibration_method),
         max_unroll_steps=max_unroll_steps, k=k, n=n, cooldown_s=cooldown, release=release,
