@@ -41,14 +41,16 @@ from edgewatch import synth_data  # noqa: E402
 from edgewatch.synth import generate  # noqa: E402
 
 # family -> (data writer, file name, training settings): sizes a user would start from
+# (classifiers: 40 features per frame, as 40 log-mel bands or MFCCs from a microphone)
+_EVENTS = lambda p: synth_data.write_labelled_events(p, rows=12000, channels=40)  # noqa: E731
 SETUPS = {
     "lstm_autoencoder": (lambda p: generate(8000, seed=0).write_csv(p), "pump.csv", dict(window=60, units=64)),
     "lstm_forecaster": (lambda p: generate(8000, seed=0).write_csv(p), "pump.csv", dict(window=60, units=64)),
-    "lstm_classifier": (lambda p: synth_data.write_labelled_events(p, rows=12000), "events.csv",
+    "lstm_classifier": (_EVENTS, "events.csv",
                         dict(window=40, units=64)),
-    "bilstm_classifier": (lambda p: synth_data.write_labelled_events(p, rows=12000), "events.csv",
+    "bilstm_classifier": (_EVENTS, "events.csv",
                           dict(window=40, units=64)),
-    "gru_classifier": (lambda p: synth_data.write_labelled_events(p, rows=12000), "events.csv",
+    "gru_classifier": (_EVENTS, "events.csv",
                        dict(window=40, units=64)),
     "cnn_lstm": (lambda p: synth_data.write_frames(p, count=600), "frames.npz", dict(units=64, filters=16)),
     "text_classifier": (lambda p: synth_data.write_text_reviews(p, count=2000), "reviews.csv",

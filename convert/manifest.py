@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from calibration.dataset import RepresentativeDataset
 from convert.families import Family, Task
 from convert.variants import Built, Skipped
@@ -28,7 +30,7 @@ def tflite_io(path: Path) -> dict:
     interp = Interpreter(model_path=str(path))
     describe = lambda d: {  # noqa: E731
         "shape": [int(v) for v in d["shape"]],
-        "dtype": __import__("numpy").dtype(d["dtype"]).name,
+        "dtype": np.dtype(d["dtype"]).name,
         "quantization": {"scale": float(d["quantization"][0]), "zero_point": int(d["quantization"][1])},
     }
     return {"input": describe(interp.get_input_details()[0]), "output": describe(interp.get_output_details()[0])}
