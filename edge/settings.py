@@ -31,7 +31,7 @@ Example ``edgewatch.toml`` (every key optional; flags override the file)::
     insecure = false
 
     [update]              # signed model updates over MQTT (cmd/update); off without trusted_keys
-    trusted_keys = ["MCowBQYDK2VwAyEA..."]   # public keys from 'edgewatch keygen' (base64)
+    trusted_keys = ["0dGvVwZ2hAiRmo8o..."]   # public keys printed by "edgewatch keygen" (base64)
     dir = "/var/lib/edgewatch/bundles"       # default: beside the outbox
     max_bytes = 67108864                     # largest bundle archive accepted
     ca_file = "/etc/edgewatch/ca.crt"        # for https:// URLs signed by a private CA
