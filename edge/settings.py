@@ -138,6 +138,17 @@ class InferSettings:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     update: UpdateSettings = field(default_factory=UpdateSettings)
 
+    def state_dir(self) -> Path:
+        """``$XDG_STATE_HOME/edgewatch/<device>`` (``~/.local/state`` by default; ``/var/lib`` under systemd)."""
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state) / "edgewatch" / self.device_id
+
+    def outbox_path(self) -> Path:
+        return self.outbox or self.state_dir() / "outbox.sqlite"
+
+    def update_dir(self) -> Path:
+        return self.update.dir or self.state_dir() / "bundles"
+
     def outbox_limits(self) -> OutboxLimits:
         return OutboxLimits(self.outbox_max_count, self.outbox_max_bytes, self.outbox_max_age_s)
 

@@ -12,6 +12,7 @@ from edgewatch.errors_cli import cli_errors
 from edgewatch.bridge_cmd import bridge
 from edgewatch.firmware_cmd import export_firmware
 from edgewatch.infer import run_infer
+from edgewatch.device_cmd import doctor, service_app
 from edgewatch.update_cmd import keygen, send_update, sign
 from edgewatch.progress import convert_with_status, print_variants, train_with_progress
 
@@ -24,6 +25,8 @@ app.add_typer(train_app, name="train")
 app.command("infer", help="Same as edge-infer.")(run_infer)
 app.command("export-firmware")(export_firmware)
 app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
+app.command("doctor")(doctor)
+app.add_typer(service_app, name="service")
 app.command("keygen")(keygen)
 app.command("sign")(sign)
 app.command("update")(send_update)

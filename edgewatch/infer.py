@@ -6,7 +6,6 @@ Imports only ``edge/`` (never TensorFlow), so it runs on the light device instal
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
 from pathlib import Path
@@ -118,8 +117,7 @@ def _update_store(settings: InferSettings) -> BundleStore | None:
     """The update directory, when signed updates are on (``[update] trusted_keys``)."""
     if not settings.update.enabled:
         return None
-    root = settings.update.dir or default_outbox_path(settings.device_id).parent / "bundles"
-    return BundleStore(root)
+    return BundleStore(settings.update_dir())
 
 
 def _startup_bundle(settings: InferSettings, store: BundleStore | None) -> Bundle:
@@ -172,14 +170,12 @@ def _make_sink(settings: InferSettings) -> Sink:
     config = settings.mqtt.config(settings.device_id)
     if config is None:
         return JsonLinesSink(sys.stdout)
-    path = settings.outbox or default_outbox_path(settings.device_id)
-    return MqttSink(config, Outbox(path, settings.outbox_limits()))
+    return MqttSink(config, Outbox(settings.outbox_path(), settings.outbox_limits()))
 
 
 def default_outbox_path(device_id: str) -> Path:
     """``$XDG_STATE_HOME/edgewatch/<device>/outbox.sqlite`` (``~/.local/state`` by default)."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "edgewatch" / device_id / "outbox.sqlite"
+    return InferSettings(device_id=device_id).outbox_path()
 
 
 class _StatusLine:

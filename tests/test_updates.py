@@ -131,7 +131,7 @@ def test_refused_updates_keep_the_old_model_and_a_good_one_swaps_without_losing_
     # a restart runs the updated bundle
     short = tmp_path / "short.csv"
     short.write_text("\n".join(trained_bundle.data.stream_csv.read_text().splitlines()[:200]) + "\n")
-    config.write_text(config.read_text().replace(f'source = "file:', f'source = "file:{short}"\n#'))
+    config.write_text(config.read_text().replace('source = "file:', f'source = "file:{short}"\n#'))
     again = subprocess.run([sys.executable, "-m", "edgewatch.infer", "--config", str(config), "--quiet"],
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
