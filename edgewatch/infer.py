@@ -9,9 +9,6 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
-
-import typer
 
 from edge.control import CommandError, parse_command
 from edge.bundle import Bundle, load_bundle
@@ -23,56 +20,26 @@ from edge.settings import InferSettings
 from edge.sinks import JsonLinesSink, MqttSink, Sink
 from edge.sources import open_source
 from edge.update import BundleStore
-from edgewatch.errors_cli import EXIT_UNDELIVERED, cli_errors
+from edgewatch.errors_cli import EXIT_UNDELIVERED, exit_code_of
+from edgewatch.infer_args import build_parser, settings_from
 
-__all__ = ["app", "main", "run_infer"]
-
-app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+__all__ = ["app", "main", "run", "default_outbox_path"]
 
 
-@app.command()
-@cli_errors
-def run_infer(
-    bundle: Annotated[Optional[Path], typer.Option(help="Bundle directory written by 'edgewatch convert'.")] = None,
-    source: Annotated[Optional[str], typer.Option(help="Where samples come from: file:PATH.csv")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="TOML file with any of these settings; flags override it.")] = None,
-    mqtt: Annotated[Optional[str], typer.Option(help="Broker URL mqtt://HOST:PORT or mqtts://HOST:PORT; alerts go to stdout without it.")] = None,
-    device_id: Annotated[Optional[str], typer.Option(help="Device id, used in topics and alerts (default edge).")] = None,
-    topic_prefix: Annotated[Optional[str], typer.Option(help="First topic level(s) (default edgewatch).")] = None,
-    mqtt_protocol: Annotated[Optional[str], typer.Option(help="MQTT protocol: 5 or 3.1.1 (default 5).")] = None,
-    mqtt_ca: Annotated[Optional[str], typer.Option(help="CA certificate that signed the broker's (mqtts://).")] = None,
-    mqtt_cert: Annotated[Optional[str], typer.Option(help="Client certificate (mqtts://).")] = None,
-    mqtt_key: Annotated[Optional[str], typer.Option(help="Client certificate's key (mqtts://).")] = None,
-    insecure: Annotated[Optional[bool], typer.Option("--insecure", help="Do not verify the broker's host name (lab use only).")] = None,
-    variant: Annotated[Optional[str], typer.Option(help="Bundle variant to run (default: the manifest's).")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="Force a backend: litert, tflite_runtime or onnxruntime (default: the first installed, in that order).")] = None,
-    rate: Annotated[Optional[str], typer.Option(help="File replay pace: 'max' or 'real' (the data's own rate).")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="Override the calibrated threshold.")] = None,
-    k: Annotated[Optional[int], typer.Option(help="Hits among the last N windows that start an event.")] = None,
-    n: Annotated[Optional[int], typer.Option(help="Debounce span in windows.")] = None,
-    cooldown: Annotated[Optional[float], typer.Option(help="Seconds after an event before another may start.")] = None,
-    release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event.")] = None,
-    outbox: Annotated[Optional[Path], typer.Option(help="SQLite file where alerts wait until the broker acknowledges them (default ~/.local/state/edgewatch/DEVICE/outbox.sqlite).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
-) -> None:
-    """Stream SOURCE through the bundle's model and publish one alert per anomalous event.
+def run(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (edge-infer's flags), stream, and return the exit code."""
+    args = build_parser().parse_args(argv)
+    return exit_code_of(lambda: _infer(settings_from(args), args.quiet))
 
-    MQTT credentials come from EDGEWATCH_MQTT_USERNAME / EDGEWATCH_MQTT_PASSWORD or the config file, never flags.
-    """
-    base = InferSettings.from_toml(config) if config else InferSettings()
-    settings = base.with_overrides(
-        bundle=bundle, source=source, device_id=device_id, variant=variant, backend=backend, rate=rate,
-        threshold=threshold,
-        k=k, n=n, cooldown_s=cooldown, release=release, outbox=outbox,
-        mqtt=dict(url=mqtt, topic_prefix=topic_prefix, protocol=mqtt_protocol, ca_file=mqtt_ca,
-                  cert_file=mqtt_cert, key_file=mqtt_key, insecure=insecure),
-    )
+
+def _infer(settings: InferSettings, quiet: bool) -> int:
     summary, sink = _run(settings, quiet)
     if not summary.delivery.complete:
         where = f"; they stay in {sink.outbox.path} for the next run" if isinstance(sink, MqttSink) else ""
         print(f"error: {summary.delivery.undelivered} alert(s) were not acknowledged by the broker{where}",
               file=sys.stderr)
-        raise typer.Exit(EXIT_UNDELIVERED)
+        return EXIT_UNDELIVERED
+    return 0
 
 
 def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
@@ -219,8 +186,11 @@ def _print_summary(summary: RunSummary, model: LoadedModel, threshold: float) ->
 
 
 def main() -> None:
-    """Entry point of the ``edge-infer`` command."""
-    app()
+    """Entry point of the ``edge-infer`` command: always ends with ``SystemExit(code)``."""
+    sys.exit(run(sys.argv[1:]))
+
+
+app = main  # the edge-infer application, as tests and ``python -m edgewatch.infer`` call it
 
 
 if __name__ == "__main__":
