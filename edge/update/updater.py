@@ -70,6 +70,7 @@ class Updater:
         self._queue: queue.Queue = queue.Queue(maxsize=1024)
         self._thread: threading.Thread | None = None
         self._transfer: _Transfer | None = None
+        self._abandoned: str | None = None  # its later chunks are dropped without a reply each
 
     def start(self) -> None:
         self.store.prepare()
@@ -162,6 +163,8 @@ class Updater:
 
     def _add_chunk(self, command: Command) -> None:
         args, transfer = command.args, self._transfer
+        if command.request_id == self._abandoned and args["index"] != 0:
+            return  # the rest of a transfer already refused (chunk 0 starts it over)
         if transfer is not None and transfer.first.request_id != command.request_id:
             self._abort(f"transfer {command.request_id} started")
             transfer = None
@@ -191,10 +194,12 @@ class Updater:
     def _begin(self, command: Command) -> _Transfer | None:
         args = command.args
         if args["index"] != 0:
+            self._abandoned = command.request_id
             self._answer(command, f"chunk {args['index']} of transfer {command.request_id} arrived without "
                                   "chunk 0; send the transfer again from the start")
             return None
         if args["size"] > self.settings.max_bytes:
+            self._abandoned = command.request_id
             self._answer(command, f"the bundle is {args['size']} bytes, more than the {self.settings.max_bytes} "
                                   "allowed ([update] max_bytes)")
             return None
@@ -216,6 +221,7 @@ class Updater:
         transfer, self._transfer = self._transfer, None
         if transfer is None:
             return
+        self._abandoned = transfer.first.request_id
         transfer.handle.close()
         transfer.path.unlink(missing_ok=True)
         self._answer(transfer.first, f"transfer abandoned after {transfer.next_index} of "
