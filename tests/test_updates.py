@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from conftest import run_cli
@@ -113,6 +114,9 @@ def test_refused_updates_keep_the_old_model_and_a_good_one_swaps_without_losing_
             assert proc.wait(timeout=60) == 0, proc.stderr.read()
             time.sleep(0.3)
             final = dev.last_status()
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "reply.schema.json").read_text())
+    for answer in [*refusals.values(), accepted]:
+        jsonschema.validate(answer, schema)
     for case, answer in refusals.items():
         assert answer["ok"] is False and answer["model"].startswith(old_version), (case, answer)
     assert "does not verify against any trusted key" in refusals["signature"]["reason"]
