@@ -11,7 +11,9 @@ from rich.console import Console
 from edgewatch.errors_cli import cli_errors
 from edgewatch.bridge_cmd import bridge
 from edgewatch.firmware_cmd import export_firmware
-from edgewatch.infer import run_infer
+from edgewatch.infer import run as run_infer
+from edgewatch.device_cmd import doctor, service_app
+from edgewatch.update_cmd import keygen, send_update, sign
 from edgewatch.bench_cmd import bench
 from edgewatch.convert_cmd import convert_cmd
 from edgewatch.generate_cmd import generate
@@ -25,9 +27,22 @@ app.add_typer(train_app, name="train")
 app.command("convert")(convert_cmd)
 app.command("bench")(bench)
 app.command("generate")(generate)
-app.command("infer", help="Same as edge-infer.")(run_infer)
+
+
+@app.command("infer", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def infer_cmd(ctx: typer.Context) -> None:
+    """Same as edge-infer (its flags; --help lists them)."""
+    raise typer.Exit(run_infer(list(ctx.args)))
+
+
 app.command("export-firmware")(export_firmware)
 app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
+app.command("doctor")(doctor)
+app.add_typer(service_app, name="service")
+app.command("keygen")(keygen)
+app.command("sign")(sign)
+app.command("update")(send_update)
 console = Console(stderr=True)
 
 
