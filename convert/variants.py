@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from calibration.dataset import CalibrationMethod, RepresentativeDataset
 from convert.export import Precision, rebuild, to_onnx, to_tflite
 from convert.families import Family, Spec
-from convert.onnx_quant import quantize_onnx_dynamic, quantize_onnx_static
+from convert.onnx_quant import compact_onnx, quantize_onnx_dynamic, quantize_onnx_static
 from convert.preflight import tflite_ops_of
 
 __all__ = ["VariantRecipe", "VARIANTS", "ConversionInputs", "Built", "Skipped", "build_variants",
@@ -110,10 +110,10 @@ def _build(name: str, inputs: ConversionInputs) -> bytes:
             inputs._cache["fp32_ops"] = tflite_ops_of(content)
         return content
     if name == "onnx":
-        return onnx()
+        return compact_onnx(onnx())
     if name == "onnx_dynamic":
-        return quantize_onnx_dynamic(onnx())
-    return quantize_onnx_static(onnx(), inputs.representative, inputs.calibration)
+        return compact_onnx(quantize_onnx_dynamic(onnx()))
+    return compact_onnx(quantize_onnx_static(onnx(), inputs.representative, inputs.calibration))
 
 
 def build_variants(inputs: ConversionInputs, names: list[str] | None = None,
