@@ -70,7 +70,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--prune", type=float, default=0.5, help="structured pruning fraction (default 0.5; 0: off)")
     parser.add_argument("--repeats", type=int, default=300, help="timed windows per variant (default 300)")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument("--markdown", type=Path, help="print the README table from a --json file and exit")
     return parser.parse_args(argv)
+
+
+def markdown_table(summaries: dict) -> str:
+    """One row per family: the chosen variant against FP32 TFLite and Keras eager, and with pruning."""
+    lines = ["| family | FP32 TFLite | chosen | bytes (x smaller) | ms/window (x vs FP32 TFLite) | x vs Keras eager "
+             "| agreement | pruned 50 %: chosen, bytes (x smaller) | pruned Keras metric before -> after |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for family, s in summaries.items():
+        metric = AGREEMENT_TARGET[s["task"]][0]
+        fp32, chosen = s["variants"]["fp32"], s["variants"][s["chosen"]]
+        row = [family, f"{fp32['bytes']:,} B, {fp32['ms']:.3f} ms", s["chosen"],
+               f"{chosen['bytes']:,} ({chosen['x_smaller']:.2f}x)",
+               f"{chosen['ms']:.3f} ({chosen['x_faster_than_fp32']:.2f}x)",
+               f"{chosen['x_faster_than_keras']:.0f}x" if chosen["x_faster_than_keras"] else "-",
+               f"{metric.replace('_', ' ')} {chosen[metric]:.4f}"]
+        pruned = s.get("pruned")
+        if pruned:
+            before, after = pruned["pruning"]["before"], pruned["pruning"]["after"]
+            key = "accuracy" if "accuracy" in before else "mse"
+            row += [f"{pruned['chosen']}, {pruned['bytes']:,} ({pruned['x_smaller_than_unpruned_fp32']:.2f}x)",
+                    f"{key} {before[key]:.4f} -> {after[key]:.4f}"]
+        else:
+            row += ["-", "-"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def machine_info() -> dict:
@@ -165,6 +191,9 @@ def print_summary(family: str, s: dict) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.markdown:
+        print(markdown_table(json.loads(args.markdown.read_text())["families"]))
+        return 0
     info = machine_info()
     print(f"machine {info['platform']}, {info['cpu_count']} CPUs, Python {info['python']}")
     print("versions " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))

@@ -42,18 +42,22 @@ def write_labelled_events(path: Path, rows: int = 6000, channels: int = 4, seed:
 
 
 def write_frames(path: Path, count: int = 300, frames: int = 8, size: int = 16, seed: int = 0) -> Path:
-    """Grey frame sequences: a still blob, a square moving right, or a flickering field."""
+    """Grey frame sequences: a still blob, a blob growing frame by frame, or a flickering field.
+
+    The classes differ in how the frames change over time, not in where things are, so a
+    per-frame CNN with global pooling followed by an LSTM can tell them apart.
+    """
     rng = np.random.default_rng(seed)
     data = rng.normal(0.2, 0.05, (count, frames, size, size, 1)).astype(np.float32)
-    labels = rng.choice(["still", "moving", "flicker"], count)
+    labels = rng.choice(["still", "growing", "flicker"], count)
     for i, label in enumerate(labels):
         x0, y0 = rng.integers(0, size // 2, 2)
         for t in range(frames):
             if label == "still":
                 data[i, t, y0:y0 + 5, x0:x0 + 5] += 0.8
-            elif label == "moving":
-                x = (x0 + t) % (size - 4)
-                data[i, t, y0:y0 + 5, x:x + 5] += 0.8
+            elif label == "growing":
+                side = 2 + (t * (size // 2 - 2)) // max(1, frames - 1)
+                data[i, t, y0:y0 + side, x0:x0 + side] += 0.8
             else:
                 data[i, t] += 0.6 * (t % 2)
     np.savez(path, frames=data, labels=labels.astype("U8"))
