@@ -35,7 +35,7 @@ def load_model(bundle: Bundle, variant_name: str | None = None) -> LoadedModel:
     """Open the backend for a verified bundle's variant."""
     variant = bundle.variant(variant_name)
     backend = open_backend(variant.format, variant.path)
-    return LoadedModel(bundle, variant, backend, WindowScorer(bundle.scaler, backend))
+    return LoadedModel(bundle, variant, backend, WindowScorer(bundle.scaler, backend, bundle.score))
 
 
 def reload_model(current: LoadedModel, path: Path | None, probe: np.ndarray | None) -> LoadedModel:
