@@ -21,10 +21,15 @@ class Tally:
 
     counts: BinaryCounts = field(default_factory=BinaryCounts)
     events: EventScores = field(default_factory=EventScores)
+    fp_after_segment: int = 0  # false-alarm rows after a file's last anomalous row (tails and after-effects)
 
     def add(self, truth: np.ndarray, pred: np.ndarray) -> None:
         self.counts = self.counts + binary_counts(truth, pred)
         self.events = self.events + event_scores(truth, pred)
+        anomalous = np.flatnonzero(np.asarray(truth) == 1)
+        if len(anomalous):
+            after = slice(anomalous[-1] + 1, None)
+            self.fp_after_segment += int(np.sum((np.asarray(pred)[after] == 1) & (np.asarray(truth)[after] == 0)))
 
     def to_dict(self) -> dict:
         c, e = self.counts, self.events
@@ -33,12 +38,14 @@ class Tally:
                 "event_recall": e.recall, "event_precision": e.precision, "segments": e.segments,
                 "detected": e.detected, "alarms": e.alarms, "true_alarms": e.true_alarms,
                 "delay_median_s": float(np.median(d)) if len(d) else None,
-                "delay_p90_s": float(np.percentile(d, 90)) if len(d) else None}
+                "delay_p90_s": float(np.percentile(d, 90)) if len(d) else None,
+                "fp_after_segment": self.fp_after_segment}
 
 
 def print_table(title: str, rows: dict[str, Tally], leaderboard: bool) -> None:
     print(f"\n{title}")
-    print(f"  {'detector':<34} {'F1':>5} {'FAR %':>6} {'MAR %':>6}   events: found  true alarms  delay med/p90 s")
+    print(f"  {'detector':<34} {'F1':>5} {'FAR %':>6} {'MAR %':>6}   events: found  true alarms  delay med/p90 s"
+          "  FP rows (after the segment)")
     if leaderboard:
         for name in SHOWN_LEADERBOARD:
             f1, far, mar = LEADERBOARD[name]
@@ -48,7 +55,8 @@ def print_table(title: str, rows: dict[str, Tally], leaderboard: bool) -> None:
         delay = f"{d['delay_median_s']:.0f}/{d['delay_p90_s']:.0f}" if d["delay_median_s"] is not None else "-"
         print(f"  {name:<34} {d['f1']:5.3f} {d['far']:6.2f} {d['mar']:6.2f}   "
               f"{t.events.detected:>2}/{t.events.segments:<2} {d['event_recall']:4.2f}  "
-              f"{t.events.true_alarms:>3}/{t.events.alarms:<3} {d['event_precision']:4.2f}  {delay:>9}")
+              f"{t.events.true_alarms:>3}/{t.events.alarms:<3} {d['event_precision']:4.2f}  {delay:>9}"
+              f"  {t.counts.fp:>5} ({t.fp_after_segment})")
 
 
 def summarize(per_seed: dict[int, dict[str, Tally]], choices: list[str]) -> dict:
