@@ -220,15 +220,12 @@ def run_protocol(files: list[SkabFile], args, seed: int, workdir: Path) -> dict:
 # -- strict mode --------------------------------------------------------------------------------
 
 
-def run_strict(files: list[SkabFile], root: Path, args, seed: int, workdir: Path) -> dict:
-    """Train on anomaly-free.csv with the toolkit, convert to a bundle, stream every experiment in full."""
+def strict_bundle(normal: Path, args, seed: int, workdir: Path, timing: dict):
+    """``edgewatch train autoencoder --score channel-max`` and ``edgewatch convert`` on anomaly-free.csv."""
     from convert.pipeline import convert_model
     from convert.train import TrainConfig, train_autoencoder
     from edge.bundle import load_bundle
-    from edge.model import load_model
 
-    normal = root / "data" / "anomaly-free" / "anomaly-free.csv"
-    timing = {}
     began = time.perf_counter()
     config = TrainConfig(window=args.window, hop=HOP, units=args.units, epochs=args.strict_epochs,
                          learning_rate=args.learning_rate, sample_rate=SAMPLE_RATE, seed=seed, score="channel-max")
@@ -237,15 +234,22 @@ def run_strict(files: list[SkabFile], root: Path, args, seed: int, workdir: Path
     began = time.perf_counter()
     convert_model(trained.model_path, normal, workdir / "bundle", DEFAULTS, step=lambda msg: None)
     timing["convert_s"] = time.perf_counter() - began
+    return trained, load_bundle(workdir / "bundle")
 
-    bundle = load_bundle(workdir / "bundle")
+
+def run_strict(files: list[SkabFile], root: Path, args, seed: int, workdir: Path) -> dict:
+    """Train on anomaly-free.csv with the toolkit, convert to a bundle, stream every experiment in full."""
+    from edge.model import load_model
+
+    normal = root / "data" / "anomaly-free" / "anomaly-free.csv"
+    timing: dict = {}
+    trained, bundle = strict_bundle(normal, args, seed, workdir, timing)
     columns = list(bundle.input.columns)
     normal_rows = read_skab_csv(normal)
     tail = normal_rows.values[trained.sidecar["data"]["holdout_rows"][0] :, [normal_rows.columns.index(c) for c in columns]]
     tail_raw = make_windows(tail, args.window, 1)
     specs = {"mse": ScoreSpec(), "channel-max": bundle.score}  # the bundle's own, and what --score mse would give
-    keras = _deps.keras()
-    model = keras.saving.load_model(trained.model_path, compile=False)
+    model = _deps.keras().saving.load_model(trained.model_path, compile=False)
     tail_scaled = bundle.scaler.transform(tail_raw)
     rec_tail = np.asarray(model.predict(tail_scaled, batch_size=512, verbose=0))
     thresholds = {f"keras {c}": calibrate(spec.scores(tail_scaled, rec_tail)) for c, spec in specs.items()}
@@ -256,29 +260,33 @@ def run_strict(files: list[SkabFile], root: Path, args, seed: int, workdir: Path
                "int8 channel-max": WindowScorer(bundle.scaler, shared, loaded.scorer.spec)}
     thresholds["int8 mse"] = calibrate(np.array([scorers["int8 mse"](w) for w in tail_raw]))
     thresholds["int8 channel-max"] = bundle.decision(loaded.variant).threshold  # calibrated by convert
-
-    tallies: dict[str, Tally] = {}
-    tallies_test: dict[str, Tally] = {}
-    groups: dict[str, dict[str, Tally]] = {}
     began = time.perf_counter()
     try:
-        for f in files:
-            values = f.values[:, [f.columns.index(c) for c in columns]]
-            scaled = bundle.scaler.transform(make_windows(values, args.window, 1))
-            rec = np.asarray(model.predict(scaled, batch_size=512, verbose=0))
-            preds = {f"keras {c}": decide_rows(spec.scores(scaled, rec), thresholds[f"keras {c}"], args.window,
-                                               len(values)) for c, spec in specs.items()}
-            preds.update(stream_rows(values, scorers, thresholds, args.window))
-            for key, pred in preds.items():
-                tallies.setdefault(key, Tally()).add(f.anomaly, pred)
-                tallies_test.setdefault(key, Tally()).add(f.anomaly[TRAIN_ROWS:], pred[TRAIN_ROWS:])
-                groups.setdefault(f.group, {}).setdefault(key, Tally()).add(f.anomaly, pred)
+        result = strict_stream(files, columns, bundle.scaler, model, specs, scorers, thresholds, args.window)
     finally:
         loaded.close()
     timing["stream_s"] = time.perf_counter() - began
-    return {"tallies": tallies, "tallies_test": tallies_test, "groups": groups, "timing": timing,
-            "thresholds": thresholds, "score": bundle.score.to_dict(), "columns": columns,
-            "epochs_run": trained.epochs_run}
+    return {**result, "timing": timing, "thresholds": thresholds, "score": bundle.score.to_dict(),
+            "columns": columns, "epochs_run": trained.epochs_run}
+
+
+def strict_stream(files, columns, scaler, model, specs, scorers, thresholds, window) -> dict:
+    """Every experiment in full: Keras batched and INT8 streamed; tallies over all rows, test rows, groups."""
+    tallies: dict[str, Tally] = {}
+    tallies_test: dict[str, Tally] = {}
+    groups: dict[str, dict[str, Tally]] = {}
+    for f in files:
+        values = f.values[:, [f.columns.index(c) for c in columns]]
+        scaled = scaler.transform(make_windows(values, window, 1))
+        rec = np.asarray(model.predict(scaled, batch_size=512, verbose=0))
+        preds = {f"keras {c}": decide_rows(spec.scores(scaled, rec), thresholds[f"keras {c}"], window, len(values))
+                 for c, spec in specs.items()}
+        preds.update(stream_rows(values, scorers, thresholds, window))
+        for key, pred in preds.items():
+            tallies.setdefault(key, Tally()).add(f.anomaly, pred)
+            tallies_test.setdefault(key, Tally()).add(f.anomaly[TRAIN_ROWS:], pred[TRAIN_ROWS:])
+            groups.setdefault(f.group, {}).setdefault(key, Tally()).add(f.anomaly, pred)
+    return {"tallies": tallies, "tallies_test": tallies_test, "groups": groups}
 
 
 # -- main ------------------------------------------------------------------------------------------
