@@ -31,8 +31,8 @@ bundle's INT8 variant with the scorer ``edge.model.load_model`` builds from the 
 
 Event level (both modes): segment recall, alarm precision, median/p90 detection delay (seconds).
 
-    .venv/bin/python benchmarks/skab.py            # 3 seeds + strict mode: ~40 min on 2 cores
-    .venv/bin/python benchmarks/skab.py --quick    # every 3rd file, 1 seed, fewer epochs: ~4 min
+    .venv/bin/python benchmarks/skab.py            # 3 seeds + strict mode: ~34 min on 2 shared cores
+    .venv/bin/python benchmarks/skab.py --quick    # every 3rd file, 1 seed, fewer epochs: ~3 min
 """
 
 from __future__ import annotations
