@@ -10,7 +10,7 @@ import numpy as np
 
 from edge.backends import open_backend
 from edge.scaler import StandardScaler
-from edge.score import WindowScorer
+from edge.score import ScoreSpec, WindowScorer
 
 __all__ = ["Agreement", "keras_scores", "variant_scores", "agreement", "median_latency_ms"]
 
@@ -29,17 +29,18 @@ class Agreement:
         return {k: float(f"{v:.7g}") if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
-def keras_scores(model, scaled_windows: np.ndarray) -> np.ndarray:
-    """Reconstruction MSE per window from the float Keras model (batched)."""
+def keras_scores(model, scaled_windows: np.ndarray, spec: ScoreSpec = ScoreSpec()) -> np.ndarray:
+    """The bundle's score per window from the float Keras model (batched)."""
     reconstruction = np.asarray(model.predict(scaled_windows, batch_size=256, verbose=0))
-    return np.mean((reconstruction - scaled_windows) ** 2, axis=(1, 2))
+    return spec.scores(scaled_windows, reconstruction)
 
 
-def variant_scores(model_format: str, path: Path, scaler: StandardScaler, raw_windows: np.ndarray) -> np.ndarray:
+def variant_scores(model_format: str, path: Path, scaler: StandardScaler, raw_windows: np.ndarray,
+                   spec: ScoreSpec = ScoreSpec()) -> np.ndarray:
     """Scores through the device backend and scorer, exactly as ``edge-infer`` computes them."""
     backend = open_backend(model_format, path)
     try:
-        scorer = WindowScorer(scaler, backend)
+        scorer = WindowScorer(scaler, backend, spec)
         return np.asarray([scorer(w) for w in raw_windows])
     finally:
         backend.close()

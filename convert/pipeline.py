@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from calibration.dataset import RepresentativeDataset, make_windows
+from calibration.drift import SCORE_CHOICES, score_spec_for
 from calibration.threshold import ThresholdPolicy, choose_threshold
 from convert import _deps
 from convert.autoencoder import AutoencoderSpec
@@ -23,6 +24,7 @@ from edge.csvdata import read_table
 from edge.decide import DecisionConfig
 from edge.errors import ConfigError, ModelLoadError
 from edge.scaler import StandardScaler
+from edge.score import CHANNEL_MAX_MSE, RECONSTRUCTION_MSE, ScoreSpec
 
 __all__ = ["ConvertConfig", "convert_model", "VARIANT_FILES"]
 
@@ -34,6 +36,11 @@ VARIANT_FILES = {
 }
 
 Step = Callable[[str], None]
+
+SCORE_DESCRIPTIONS = {
+    RECONSTRUCTION_MSE: "mean squared error over the scaled window",
+    CHANNEL_MAX_MSE: "largest per-channel mean squared error in the scaled window, residuals times channel_weights",
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class ConvertConfig:
     release: int | None = None
     calibration_data: Path | None = None
     model_name: str | None = None
+    score: str | None = None  # "mse" or "channel-max"; None: what training recorded (else mse)
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,15 @@ class _Data:
     train_raw: np.ndarray  # raw windows the model trained on (representative dataset)
     calib_raw: np.ndarray  # raw windows (1 row apart) of normal data the model did not train on
     calib_source: str
+    score: ScoreSpec
 
 
 def convert_model(model_path: Path, data_path: Path, out: Path, config: ConvertConfig, step: Step = print) -> dict:
     """Convert ``model_path`` into a bundle at ``out``; returns the manifest."""
     if config.default_variant not in VARIANT_FILES:
         raise ConfigError(f"--default-variant must be one of {', '.join(VARIANT_FILES)}")
+    if config.score is not None and config.score not in SCORE_CHOICES:
+        raise ConfigError(f"--score must be one of {', '.join(SCORE_CHOICES)}, got {config.score!r}")
     sidecar = read_sidecar(model_path)
     if sidecar is None:
         raise ConfigError(
@@ -107,7 +118,9 @@ def _load_data(sidecar: dict, data_path: Path, config: ConvertConfig) -> _Data:
     if config.calibration_data is not None:
         tail = read_table(config.calibration_data, columns).values
         calib_source = f"{Path(config.calibration_data).name}"
-    return _Data(scaler, make_windows(train, window, hop), make_windows(tail, window, 1), calib_source)
+    score = ScoreSpec.from_dict(sidecar.get("score")) if config.score is None else score_spec_for(config.score, train)
+    score.check_channels(len(columns))
+    return _Data(scaler, make_windows(train, window, hop), make_windows(tail, window, 1), calib_source, score)
 
 
 def _build_bundle(model, spec, sidecar, data: _Data, writer: BundleWriter, config: ConvertConfig, step: Step) -> dict:
@@ -119,13 +132,13 @@ def _build_bundle(model, spec, sidecar, data: _Data, writer: BundleWriter, confi
         writer.add(filename, content)
     scaled_calib = data.scaler.transform(data.calib_raw)
     step(f"scoring {len(scaled_calib)} held-out windows with Keras and each variant")
-    reference = keras_scores(model, scaled_calib)
+    reference = keras_scores(model, scaled_calib, data.score)
     windows_per_hour = _windows_per_hour(sidecar)
     decision = DecisionConfig(1.0, config.k, config.n, _cooldown_windows(config.cooldown_s, sidecar), config.release)
     variants, thresholds = {}, {}
     for name, (filename, fmt, precision) in VARIANT_FILES.items():
         path = writer.staging / filename
-        scores = variant_scores(fmt, path, data.scaler, data.calib_raw)
+        scores = variant_scores(fmt, path, data.scaler, data.calib_raw, data.score)
         choice = choose_threshold(scores, config.threshold, windows_per_hour, decision, hop=sidecar["hop"])
         thresholds[name] = choice
         variants[name] = {
@@ -188,7 +201,7 @@ def _manifest(sidecar, data: _Data, config: ConvertConfig, variants, choice, fil
             "shape": [1, sidecar["window"], len(sidecar["columns"])],
         },
         "scaler": data.scaler.to_dict(),
-        "score": {"kind": "reconstruction_mse", "description": "mean squared error over the scaled window"},
+        "score": {**data.score.to_dict(), "description": SCORE_DESCRIPTIONS[data.score.kind]},
         "threshold": {**choice.to_dict(), "variant": config.default_variant, "calibration_data": data.calib_source},
         "decision": {"k": config.k, "n": config.n, "cooldown_s": config.cooldown_s,
                      "release": config.release or 2 * config.n},

@@ -2,8 +2,8 @@
 
 The rows are split in time: the head trains the model (its last part is the
 validation split for early stopping), the tail is held out so calibration can
-choose the threshold on normal data the model never saw. The split, scaler and
-window travel in a JSON sidecar next to the ``.keras`` file.
+choose the threshold on normal data the model never saw. The split, scaler,
+window and score spec travel in a JSON sidecar next to the ``.keras`` file.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from calibration.dataset import make_windows
+from calibration.drift import SCORE_CHOICES, score_spec_for
 from convert import _deps
 from convert.autoencoder import FAMILY, AutoencoderSpec, build_autoencoder
 from edge.bundle import sha256_file
@@ -43,6 +44,7 @@ class TrainConfig:
     learning_rate: float = 5e-3
     seed: int = 0
     sample_rate: float | None = None
+    score: str = "mse"  # a key of calibration.drift.SCORE_CHOICES
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)
@@ -54,6 +56,8 @@ class TrainConfig:
             raise ConfigError("holdout fraction must be in (0, 0.9) and validation fraction in (0, 0.5)")
         if self.epochs < 1 or self.units < 1 or self.batch_size < 1:
             raise ConfigError("epochs, units and batch size must be >= 1")
+        if self.score not in SCORE_CHOICES:
+            raise ConfigError(f"--score must be one of {', '.join(SCORE_CHOICES)}, got {self.score!r}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def train_autoencoder(
         )
     hop = config.resolved_hop()
     scaler = StandardScaler.fit(table.values[:n_train])
+    score = score_spec_for(config.score, table.values[:n_train])
     windows = make_windows(scaler.transform(table.values[:n_train]), config.window, hop)
     n_val = max(1, int(len(windows) * config.validation_fraction))
     keras = _deps.keras()
@@ -107,6 +112,7 @@ def train_autoencoder(
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     sidecar = _sidecar(data_path, table, spec, scaler, hop, n_train, config)
+    sidecar["score"] = score.to_dict()
     sidecar_path(out).write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
     losses = history.history
     return TrainResult(out, sidecar, len(losses["loss"]), float(losses["loss"][-1]), float(np.min(losses["val_loss"])))

@@ -93,7 +93,7 @@ def load_model(bundle: Bundle, variant_name: str | None = None, backend_name: st
                 raise
             reasons.append(f"{name} ({variant.name}): {exc}")
             continue
-        return LoadedModel(bundle, variant, backend, WindowScorer(bundle.scaler, backend), variant_name,
+        return LoadedModel(bundle, variant, backend, WindowScorer(bundle.scaler, backend, bundle.score), variant_name,
                            backend_name, tuple(reasons))
     raise ModelLoadError("no installed backend can run this bundle: " + "; ".join(reasons)
                          + " (pip install ai-edge-litert, or onnxruntime)")

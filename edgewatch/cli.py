@@ -53,12 +53,14 @@ def train_autoencoder_cmd(
     holdout: Annotated[float, typer.Option(help="Fraction of rows (the tail) kept out of training for calibration.")] = 0.2,
     sample_rate: Annotated[Optional[float], typer.Option(help="Rows per second, if the CSV has no timestamps.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    score: Annotated[str, typer.Option(help="Window score: 'mse' (mean squared error) or 'channel-max' (worst "
+                                            "channel, slow-drifting channels down-weighted).")] = "mse",
 ) -> None:
     """Fit an LSTM autoencoder on sliding windows of a multivariate CSV."""
     from convert.train import TrainConfig
 
     config = TrainConfig(window=window, hop=hop, units=units, epochs=epochs, holdout_fraction=holdout,
-                         sample_rate=sample_rate, seed=seed)
+                         sample_rate=sample_rate, seed=seed, score=score)
     train_with_progress(data, out, config, console)
 
 
@@ -78,6 +80,8 @@ def convert_cmd(
     release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event (default 2*N).")] = None,
     calibration_data: Annotated[Optional[Path], typer.Option(help="Other normal CSV to calibrate the threshold on.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in the manifest and alerts.")] = None,
+    score: Annotated[Optional[str], typer.Option(help="Window score 'mse' or 'channel-max' (default: the one "
+                                                      "training recorded).")] = None,
 ) -> None:
     """Write a bundle: FP32, dynamic and full-INT8 TFLite, ONNX and a verified manifest."""
     from calibration.threshold import ThresholdPolicy
@@ -85,7 +89,7 @@ def convert_cmd(
 
     config = ConvertConfig(default_variant=default_variant, k=k, n=n, cooldown_s=cooldown, release=release,
                            threshold=ThresholdPolicy(percentile, false_alarms_per_hour, margin),
-                           calibration_data=calibration_data, model_name=name)
+                           calibration_data=calibration_data, model_name=name, score=score)
     manifest = convert_with_status(model, data, out, config, console)
     print_variants(manifest, console)
     console.print(f"wrote {out}")

@@ -52,5 +52,6 @@ def print_variants(manifest: dict, console: Console) -> None:
         table.add_row(name, f"{v['bytes']:,}", f"{v['latency_ms_host']:.3f}", f"{agree['score_correlation']:.5f}",
                       f"{agree['decision_agreement']:.2%}", f"{v['threshold']:.5g}")
     console.print(table)
+    console.print(f"score {manifest['score']['kind']}: {manifest['score']['description']}")
     th = manifest["threshold"]
     console.print(f"threshold {th['value']:.5g} by {th['method']} on {th['calibration_data']}: {th['note']}")
