@@ -5,36 +5,34 @@ beside the checkout, or ``--skab DIR``; nothing of it is copied here.
 
 Protocol mode (SKAB's own, ``core/utils.py`` + its LSTM-AE notebook): per file, the first 400 rows
 train (the scaler is fitted on them), the rest test; one model per file (34 models); the threshold is
-chosen on the training windows' scores only. Every test row gets a prediction: the decision made
-when a window completes belongs to the window's last row (causal, what the device shows at that
-moment); rows before the first full test window are normal. Scores are pooled over all 23,801 test
-rows with SKAB's formulas (``skab_metrics``).
+chosen on the training windows' scores only, never on test labels. Every test row gets a prediction:
+the decision made when a window completes belongs to the window's last row (causal, what the device
+shows at that moment); rows before the first full test window are normal. Rows are pooled over all
+23,801 test rows with SKAB's formulas (``skab_metrics``, checked against the leaderboard's saved
+predictions). Each configuration runs for several seeds (``--seeds``): the summary gives mean, min
+and max, so a target is met by every seed or not at all.
 
-    (a) Keras FP32: the trained Keras model, batched, the same score and decision code.
+    (a) Keras FP32: the trained Keras model, batched, scored by the same ``edge.score.ScoreSpec``.
     (b) INT8: each model converted with ``convert.export`` (representative dataset = its training
-        windows) and streamed through ``edge.window.SlidingWindow`` -> the backend from
-        ``edge.backends.open_backend`` -> the window scorer -> ``edge.decide.Decider``, the code
-        ``edge-infer`` runs, in chunks of 64 rows.
+        windows) and streamed through ``edge.window.SlidingWindow`` -> ``edge.backends.open_backend``
+        -> ``edge.score.WindowScorer`` -> ``edge.decide.Decider``, the code ``edge-infer`` runs, in
+        chunks of 64 rows.
 
-Two scorings are run on every model:
-    today:   ``edge.score.WindowScorer`` (MSE of the scaled window), threshold from
-             ``calibration.threshold.choose_threshold`` with the default policy, 3-of-5 debounce.
-    recipe:  per-channel scoring: the largest, over channels, of the channel's mean squared error in
-             the window, each channel's error divided by its drift ratio R (the long-run over the
-             short-run standard deviation of the training rows, from 25-row batch means; only
-             channels with R > 3, i.e. slow-drifting sensors, are divided). Same threshold policy,
-             same debounce. ``ChannelMaxScorer`` below is a subclass of ``WindowScorer`` standing
-             in for the proposed library change (``edge.score`` with a score spec from the manifest);
-             once that exists, this benchmark should build its scorers from it instead.
+Both are scored the two ways ``edgewatch train/convert --score`` offers (``calibration.drift.score_spec_for``):
+``mse`` (mean squared error of the scaled window) and ``channel-max`` (the worst channel's error,
+slow-drifting channels down-weighted by their drift ratio). Threshold and debounce are the toolkit's
+defaults (``convert.pipeline.ConvertConfig``). SKAB's own rule (residual > 1.5 x the 99th percentile,
+with its look-ahead) is shown for the Keras model as a sanity check of the training.
 
-Strict mode: one model trained with ``convert.train`` on ``anomaly-free.csv`` (its last 20 % held
-out), converted by ``convert.pipeline`` into a real bundle whose thresholds come from that held-out
-tail, then all 34 experiments streamed in full through the bundle's INT8 variant.
+Strict mode (first seed): one model trained with ``convert.train`` (``--score channel-max``) on
+``anomaly-free.csv`` (its last 20 % held out), converted by ``convert.pipeline`` into a real bundle
+whose thresholds come from that held-out tail; then all 34 experiments streamed in full through the
+bundle's INT8 variant with the scorer ``edge.model.load_model`` builds from the manifest.
 
 Event level (both modes): segment recall, alarm precision, median/p90 detection delay (seconds).
 
-    .venv/bin/python benchmarks/skab.py            # full: ~12 min on 2 cores
-    .venv/bin/python benchmarks/skab.py --quick    # 12 files, fewer epochs: ~4 min
+    .venv/bin/python benchmarks/skab.py            # 3 seeds + strict mode: ~34 min on 2 shared cores
+    .venv/bin/python benchmarks/skab.py --quick    # every 3rd file, 1 seed, fewer epochs: ~3 min
 """
 
 from __future__ import annotations
@@ -49,7 +47,6 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -57,77 +54,64 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from skab_metrics import (  # noqa: E402
-    LEADERBOARD, TRAIN_ROWS, BinaryCounts, EventScores, SkabFile, binary_counts, event_scores,
-    read_skab_csv, require_skab_dir, skab_files,
-)
+from skab_metrics import TRAIN_ROWS, SkabFile, binary_counts, read_skab_csv, require_skab_dir, skab_files  # noqa: E402
+from skab_report import Tally, print_summary, print_table, summarize  # noqa: E402
 from calibration.dataset import RepresentativeDataset, make_windows  # noqa: E402
-from calibration.threshold import ThresholdPolicy, choose_threshold  # noqa: E402
+from calibration.drift import SCORE_CHOICES, score_spec_for  # noqa: E402
+from calibration.threshold import choose_threshold  # noqa: E402
 from convert import _deps  # noqa: E402
 from convert.autoencoder import AutoencoderSpec, build_autoencoder  # noqa: E402
 from convert.export import Precision, rebuild_batch1, to_tflite  # noqa: E402
+from convert.pipeline import ConvertConfig  # noqa: E402
 from edge.backends import open_backend  # noqa: E402
 from edge.decide import Decider, DecisionConfig  # noqa: E402
 from edge.scaler import StandardScaler  # noqa: E402
-from edge.score import WindowScorer  # noqa: E402
+from edge.score import ScoreSpec, WindowScorer  # noqa: E402
 from edge.window import SlidingWindow  # noqa: E402
 
 SAMPLE_RATE = 1.0  # SKAB samples at 1 Hz
 HOP = 1  # SKAB decides every row
-K, N = 3, 5  # the toolkit's default debounce
-DRIFT_BLOCK, DRIFT_CUT = 25, 3.0
 CHUNK_ROWS = 64  # as edge.sources.file.CsvFileSource
+DEFAULTS = ConvertConfig()  # what `edgewatch convert` uses unless told otherwise
 
 
-# -- scoring -------------------------------------------------------------------------------
+# -- the device path -------------------------------------------------------------------------
 
 
-def drift_ratios(rows: np.ndarray, block: int = DRIFT_BLOCK) -> np.ndarray:
-    """Per channel: long-run / short-run standard deviation of ``rows`` (batch means of ``block`` rows).
-
-    About 1 for a channel whose samples are independent; well above 1 for one that wanders slowly
-    (temperatures), whose short-record standard deviation underestimates how far normal data goes.
-    """
-    data = np.asarray(rows, dtype=np.float64)
-    usable = len(data) // block * block
-    means = data[:usable].reshape(-1, block, data.shape[1]).mean(axis=1)
-    short = data.std(axis=0)
-    short[short < 1e-12] = 1.0
-    return np.maximum(1.0, means.std(axis=0) * np.sqrt(block) / short)
+def decision(threshold: float) -> DecisionConfig:
+    return DecisionConfig(float(threshold), DEFAULTS.k, DEFAULTS.n, 0, DEFAULTS.release)
 
 
-def drift_weights(rows: np.ndarray, block: int = DRIFT_BLOCK, cut: float = DRIFT_CUT) -> np.ndarray:
-    """Error multipliers per channel: ``1 / R`` for slow-drifting channels (``R > cut``), else 1."""
-    ratios = drift_ratios(rows, block)
-    return np.where(ratios > cut, 1.0 / ratios, 1.0).astype(np.float32)
+def calibrate(scores: np.ndarray) -> float:
+    """The toolkit's threshold (default policy) from normal-window scores 1 row apart."""
+    return choose_threshold(scores, DEFAULTS.threshold, 3600.0 * SAMPLE_RATE / HOP, decision(1.0), hop=HOP).value
 
 
-def mse_scores(scaled: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
-    """``edge.score.reconstruction_error`` over a batch of windows."""
-    diff = reconstruction.reshape(scaled.shape) - scaled
-    return np.mean(diff * diff, axis=(-2, -1))
+def decide_rows(scores: np.ndarray, threshold: float, window: int, rows: int) -> np.ndarray:
+    """Feed window scores (window ``j`` covers rows ``j .. j+window-1``) to the Decider; 0/1 per row."""
+    decider = Decider(decision(threshold))
+    pred = np.zeros(rows, np.int8)
+    for j, score in enumerate(scores):
+        decider.update(float(score))
+        pred[j + window - 1] = decider.active
+    return pred
 
 
-def channel_max_scores(scaled: np.ndarray, reconstruction: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Largest per-channel mean squared error, each channel's error times its weight (batch or one window)."""
-    diff = (reconstruction.reshape(scaled.shape) - scaled) * weights
-    return np.max(np.mean(diff * diff, axis=-2), axis=-1)
-
-
-class ChannelMaxScorer(WindowScorer):
-    """The recipe's window score on the device path: scaler -> backend -> per-channel max error."""
-
-    def __init__(self, scaler: StandardScaler, backend, weights: np.ndarray) -> None:
-        super().__init__(scaler, backend)
-        self.weights = np.asarray(weights, dtype=np.float32)
-
-    def __call__(self, values: np.ndarray) -> float:
-        scaled = self.scaler.transform(values)
-        return float(channel_max_scores(scaled, np.asarray(self.backend.run(scaled[None]), np.float32), self.weights))
+def stream_rows(values: np.ndarray, scorers: dict, thresholds: dict, window: int) -> dict[str, np.ndarray]:
+    """Stream raw rows in chunks through SlidingWindow -> each scorer -> its Decider; 0/1 per row each."""
+    windows = SlidingWindow(window, HOP, values.shape[1])
+    deciders = {key: Decider(decision(thresholds[key])) for key in scorers}
+    preds = {key: np.zeros(len(values), np.int8) for key in scorers}
+    for start in range(0, len(values), CHUNK_ROWS):
+        for w in windows.push(values[start : start + CHUNK_ROWS]):
+            for key, scorer in scorers.items():
+                deciders[key].update(scorer(w.values))
+                preds[key][w.end - 1 : w.end - 1 + HOP] = deciders[key].active
+    return preds
 
 
 class SharedBackend:
-    """Runs the wrapped backend once per distinct window, so two scorers can share one inference."""
+    """Runs the wrapped backend once per distinct window, so several scorers share one inference."""
 
     def __init__(self, backend) -> None:
         self.backend, self._last_in, self._last_out = backend, None, None
@@ -141,35 +125,6 @@ class SharedBackend:
         self.backend.close()
 
 
-def calibrate(scores: np.ndarray) -> float:
-    """The toolkit's threshold (default policy) from normal-window scores 1 row apart."""
-    windows_per_hour = 3600.0 * SAMPLE_RATE / HOP
-    return choose_threshold(scores, ThresholdPolicy(), windows_per_hour, DecisionConfig(1.0, K, N), hop=HOP).value
-
-
-def decide_rows(scores: np.ndarray, threshold: float, window: int, rows: int) -> np.ndarray:
-    """Feed window scores (window ``j`` covers rows ``j .. j+window-1``) to the Decider; 0/1 per row."""
-    decider = Decider(DecisionConfig(float(threshold), K, N))
-    pred = np.zeros(rows, np.int8)
-    for j, score in enumerate(scores):
-        decider.update(float(score))
-        pred[j + window - 1] = decider.active
-    return pred
-
-
-def stream_rows(values: np.ndarray, scorers: list, thresholds: list[float], window: int) -> list[np.ndarray]:
-    """Stream raw rows in chunks through SlidingWindow -> each scorer -> its Decider; 0/1 per row each."""
-    windows = SlidingWindow(window, HOP, values.shape[1])
-    deciders = [Decider(DecisionConfig(float(t), K, N)) for t in thresholds]
-    preds = [np.zeros(len(values), np.int8) for _ in scorers]
-    for start in range(0, len(values), CHUNK_ROWS):
-        for w in windows.push(values[start : start + CHUNK_ROWS]):
-            for scorer, decider, pred in zip(scorers, deciders, preds):
-                decider.update(scorer(w.values))
-                pred[w.end - 1 : w.end - 1 + HOP] = decider.active
-    return preds
-
-
 def skab_lookahead_rows(hits: np.ndarray, window: int, rows: int) -> np.ndarray:
     """SKAB's notebooks: row ``i`` is flagged when windows ``i-window+1 .. i-1`` all exceed UCL
     (a look-ahead of window-2 rows; the last 2*window-1 rows are never flagged)."""
@@ -178,42 +133,6 @@ def skab_lookahead_rows(hits: np.ndarray, window: int, rows: int) -> np.ndarray:
         if np.all(hits[i - window + 1 : i]):
             pred[i] = 1
     return pred
-
-
-# -- results ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    counts: BinaryCounts = field(default_factory=BinaryCounts)
-    events: EventScores = field(default_factory=EventScores)
-
-    def add(self, truth: np.ndarray, pred: np.ndarray) -> None:
-        self.counts = self.counts + binary_counts(truth, pred)
-        self.events = self.events + event_scores(truth, pred)
-
-    def to_dict(self) -> dict:
-        c, e = self.counts, self.events
-        d = np.asarray(e.delays, float)
-        return {"f1": c.f1, "far": c.far, "mar": c.mar, "tp": c.tp, "tn": c.tn, "fp": c.fp, "fn": c.fn,
-                "event_recall": e.recall, "event_precision": e.precision, "segments": e.segments,
-                "alarms": e.alarms, "delay_median_s": float(np.median(d)) if len(d) else None,
-                "delay_p90_s": float(np.percentile(d, 90)) if len(d) else None}
-
-
-def print_table(title: str, rows: dict[str, Tally], leaderboard: bool) -> None:
-    print(f"\n{title}")
-    print(f"  {'detector':<52} {'F1':>5} {'FAR %':>6} {'MAR %':>6}   events: recall precision  delay med/p90 s")
-    if leaderboard:
-        for name in ("Conv-AE", "MSET", "T-squared+Q (PCA)", "LSTM-AE"):
-            f1, far, mar = LEADERBOARD[name]
-            print(f"  {'leaderboard ' + name:<52} {f1:5.2f} {far:6.2f} {mar:6.2f}")
-    for name, t in rows.items():
-        d = t.to_dict()
-        delay = f"{d['delay_median_s']:.0f}/{d['delay_p90_s']:.0f}" if d["delay_median_s"] is not None else "-"
-        print(f"  {name:<52} {d['f1']:5.3f} {d['far']:6.2f} {d['mar']:6.2f}   "
-              f"{t.events.detected:>2}/{t.events.segments:<2} {d['event_recall']:4.2f}  "
-              f"{t.events.true_alarms:>3}/{t.events.alarms:<3} {d['event_precision']:4.2f}  {delay:>9}")
 
 
 # -- protocol mode ------------------------------------------------------------------------------
@@ -246,134 +165,128 @@ class FileTrainer:
         return np.asarray(self.model.predict(windows, batch_size=512, verbose=0))
 
 
-def run_protocol(files: list[SkabFile], args, workdir: Path) -> dict:
+def protocol_file(f: SkabFile, trainer: FileTrainer, args, path: Path, timing: dict) -> dict[str, np.ndarray]:
+    """Train on the file's first 400 rows, then predict every test row four ways (+ SKAB's rule)."""
     window = args.window
-    trainer = FileTrainer(window, files[0].values.shape[1], args.units, args.learning_rate, args.seed)
-    names = {"keras_today": "Keras FP32, today (MSE, toolkit threshold, 3-of-5)",
-             "int8_today": "INT8 on the edge path, today",
-             "keras_recipe": "Keras FP32, recipe (channel max, drift weights)",
-             "int8_recipe": "INT8 on the edge path, recipe",
-             "keras_skab": "Keras FP32, SKAB's residual + UCL + look-ahead rule"}
-    tallies = {k: Tally() for k in names}
+    train, test = f.values[:TRAIN_ROWS], f.values[TRAIN_ROWS:]
+    scaler = StandardScaler.fit(train)
+    specs = {choice: score_spec_for(choice, train) for choice in SCORE_CHOICES}
+    train_raw, test_raw = make_windows(train, window, 1), make_windows(test, window, 1)
+    train_scaled, test_scaled = scaler.transform(train_raw), scaler.transform(test_raw)
+
+    began = time.perf_counter()
+    trainer.fit(train_scaled, args.epochs)
+    rec_train, rec_test = trainer.reconstruct(train_scaled), trainer.reconstruct(test_scaled)
+    timing["train_s"] += time.perf_counter() - began
+    preds = {}
+    for choice, spec in specs.items():
+        threshold = calibrate(spec.scores(train_scaled, rec_train))
+        preds[f"keras {choice}"] = decide_rows(spec.scores(test_scaled, rec_test), threshold, window, len(test))
+    residual = lambda s, r: np.abs(r - s).mean(axis=1).sum(axis=1)  # noqa: E731  SKAB's notebooks
+    ucl = 1.5 * np.percentile(residual(train_scaled, rec_train), 99)
+    preds["keras skab-rule"] = skab_lookahead_rows(residual(test_scaled, rec_test) > ucl, window, len(test))
+
+    began = time.perf_counter()
+    path.write_bytes(to_tflite(rebuild_batch1(trainer.model, trainer.spec), Precision.INT8,
+                               RepresentativeDataset(train_scaled, DEFAULTS.representative_count)))
+    timing["convert_s"] += time.perf_counter() - began
+    began = time.perf_counter()
+    backend = SharedBackend(open_backend("tflite", path))
+    try:
+        scorers = {f"int8 {choice}": WindowScorer(scaler, backend, spec) for choice, spec in specs.items()}
+        thresholds = {key: calibrate(np.array([s(w) for w in train_raw])) for key, s in scorers.items()}
+        preds.update(stream_rows(test, scorers, thresholds, window))
+    finally:
+        backend.close()
+    timing["stream_s"] += time.perf_counter() - began
+    return preds
+
+
+def run_protocol(files: list[SkabFile], args, seed: int, workdir: Path) -> dict:
+    trainer = FileTrainer(args.window, files[0].values.shape[1], args.units, args.learning_rate, seed)
+    tallies: dict[str, Tally] = {}
     timing = {"train_s": 0.0, "convert_s": 0.0, "stream_s": 0.0}
     for i, f in enumerate(files):
-        train, test = f.values[:TRAIN_ROWS], f.values[TRAIN_ROWS:]
+        preds = protocol_file(f, trainer, args, workdir / f"seed{seed}_{i}.tflite", timing)
         truth = f.anomaly[TRAIN_ROWS:]
-        scaler = StandardScaler.fit(train)
-        weights = drift_weights(train)
-        train_raw, test_raw = make_windows(train, window, 1), make_windows(test, window, 1)
-        train_scaled, test_scaled = scaler.transform(train_raw), scaler.transform(test_raw)
-
-        began = time.perf_counter()
-        trainer.fit(train_scaled, args.epochs)
-        rec_train, rec_test = trainer.reconstruct(train_scaled), trainer.reconstruct(test_scaled)
-        timing["train_s"] += time.perf_counter() - began
-
-        preds = {}
-        for kind, score in (("today", lambda s, r: mse_scores(s, r)),
-                            ("recipe", lambda s, r: channel_max_scores(s, r, weights))):
-            threshold = calibrate(score(train_scaled, rec_train))
-            preds[f"keras_{kind}"] = decide_rows(score(test_scaled, rec_test), threshold, window, len(test))
-        residual = lambda s, r: np.abs(r - s).mean(axis=1).sum(axis=1)  # noqa: E731  SKAB's notebooks
-        ucl = 1.5 * np.percentile(residual(train_scaled, rec_train), 99)
-        preds["keras_skab"] = skab_lookahead_rows(residual(test_scaled, rec_test) > ucl, window, len(test))
-
-        began = time.perf_counter()
-        path = workdir / f"model_{i}.tflite"
-        batch1 = rebuild_batch1(trainer.model, trainer.spec)
-        path.write_bytes(to_tflite(batch1, Precision.INT8, RepresentativeDataset(train_scaled, 300)))
-        timing["convert_s"] += time.perf_counter() - began
-
-        began = time.perf_counter()
-        backend = SharedBackend(open_backend("tflite", path))
-        try:
-            scorers = [WindowScorer(scaler, backend), ChannelMaxScorer(scaler, backend, weights)]
-            thresholds = [calibrate(np.array([s(w) for w in train_raw])) for s in scorers]
-            preds["int8_today"], preds["int8_recipe"] = stream_rows(test, scorers, thresholds, window)
-        finally:
-            backend.close()
-        timing["stream_s"] += time.perf_counter() - began
-
         for key, pred in preds.items():
-            tallies[key].add(truth, pred)
-        print(f"  [{i + 1:2d}/{len(files)}] {f.name:<13} " + "  ".join(
-            f"{key} F1 {binary_counts(truth, pred).f1:.2f}" for key, pred in preds.items() if "skab" not in key),
+            tallies.setdefault(key, Tally()).add(truth, pred)
+        print(f"  seed {seed} [{i + 1:2d}/{len(files)}] {f.name:<13} " + "  ".join(
+            f"{key} {binary_counts(truth, pred).f1:.2f}" for key, pred in preds.items() if "skab" not in key),
             flush=True)
-    return {"names": names, "tallies": tallies, "timing": timing}
+    return {"tallies": tallies, "timing": timing}
 
 
 # -- strict mode --------------------------------------------------------------------------------
 
 
-def run_strict(files: list[SkabFile], root: Path, args, workdir: Path) -> dict:
-    """Train on anomaly-free.csv with the toolkit, convert to a bundle, stream every experiment in full."""
-    from convert.pipeline import ConvertConfig, convert_model
+def strict_bundle(normal: Path, args, seed: int, workdir: Path, timing: dict):
+    """``edgewatch train autoencoder --score channel-max`` and ``edgewatch convert`` on anomaly-free.csv."""
+    from convert.pipeline import convert_model
     from convert.train import TrainConfig, train_autoencoder
     from edge.bundle import load_bundle
-    from edge.model import load_model
 
-    normal = root / "data" / "anomaly-free" / "anomaly-free.csv"
-    timing = {}
     began = time.perf_counter()
     config = TrainConfig(window=args.window, hop=HOP, units=args.units, epochs=args.strict_epochs,
-                         learning_rate=args.learning_rate, sample_rate=SAMPLE_RATE, seed=args.seed)
+                         learning_rate=args.learning_rate, sample_rate=SAMPLE_RATE, seed=seed, score="channel-max")
     trained = train_autoencoder(normal, workdir / "anomaly-free.keras", config)
     timing["train_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    convert_model(trained.model_path, normal, workdir / "bundle", ConvertConfig(), step=lambda msg: None)
+    convert_model(trained.model_path, normal, workdir / "bundle", DEFAULTS, step=lambda msg: None)
     timing["convert_s"] = time.perf_counter() - began
+    return trained, load_bundle(workdir / "bundle")
 
-    bundle = load_bundle(workdir / "bundle")
-    sidecar = trained.sidecar
+
+def run_strict(files: list[SkabFile], root: Path, args, seed: int, workdir: Path) -> dict:
+    """Train on anomaly-free.csv with the toolkit, convert to a bundle, stream every experiment in full."""
+    from edge.model import load_model
+
+    normal = root / "data" / "anomaly-free" / "anomaly-free.csv"
+    timing: dict = {}
+    trained, bundle = strict_bundle(normal, args, seed, workdir, timing)
     columns = list(bundle.input.columns)
-    af = read_skab_csv(normal)
-    order = [af.columns.index(c) for c in columns]
-    start, end = sidecar["data"]["train_rows"]
-    weights = drift_weights(af.values[start:end, order])
-    tail = af.values[sidecar["data"]["holdout_rows"][0] :, order]
+    normal_rows = read_skab_csv(normal)
+    tail = normal_rows.values[trained.sidecar["data"]["holdout_rows"][0] :, [normal_rows.columns.index(c) for c in columns]]
     tail_raw = make_windows(tail, args.window, 1)
+    specs = {"mse": ScoreSpec(), "channel-max": bundle.score}  # the bundle's own, and what --score mse would give
+    model = _deps.keras().saving.load_model(trained.model_path, compile=False)
     tail_scaled = bundle.scaler.transform(tail_raw)
-
-    keras = _deps.keras()
-    model = keras.saving.load_model(trained.model_path, compile=False)
     rec_tail = np.asarray(model.predict(tail_scaled, batch_size=512, verbose=0))
-    keras_thr = {"today": calibrate(mse_scores(tail_scaled, rec_tail)),
-                 "recipe": calibrate(channel_max_scores(tail_scaled, rec_tail, weights))}
+    thresholds = {f"keras {c}": calibrate(spec.scores(tail_scaled, rec_tail)) for c, spec in specs.items()}
 
-    loaded = load_model(bundle, "int8")  # the bundle's INT8 variant, its WindowScorer and threshold
+    loaded = load_model(bundle, "int8")  # the bundle's INT8 variant, the scorer its manifest asks for
     shared = SharedBackend(loaded.backend)
-    today = WindowScorer(bundle.scaler, shared)
-    recipe = ChannelMaxScorer(bundle.scaler, shared, weights)
-    int8_thr = {"today": bundle.decision(loaded.variant).threshold,
-                "recipe": calibrate(np.array([recipe(w) for w in tail_raw]))}
-
-    names = {"keras_today": "Keras FP32, today", "int8_today": "INT8 bundle on the edge path, today",
-             "keras_recipe": "Keras FP32, recipe", "int8_recipe": "INT8 bundle on the edge path, recipe"}
-    tallies = {k: Tally() for k in names}
-    tallies_test = {k: Tally() for k in names}
-    groups: dict[str, dict[str, Tally]] = {}
+    scorers = {"int8 mse": WindowScorer(bundle.scaler, shared, specs["mse"]),
+               "int8 channel-max": WindowScorer(bundle.scaler, shared, loaded.scorer.spec)}
+    thresholds["int8 mse"] = calibrate(np.array([scorers["int8 mse"](w) for w in tail_raw]))
+    thresholds["int8 channel-max"] = bundle.decision(loaded.variant).threshold  # calibrated by convert
     began = time.perf_counter()
     try:
-        for f in files:
-            values = f.values[:, [f.columns.index(c) for c in columns]]
-            raw = make_windows(values, args.window, 1)
-            scaled = bundle.scaler.transform(raw)
-            rec = np.asarray(model.predict(scaled, batch_size=512, verbose=0))
-            preds = {"keras_today": decide_rows(mse_scores(scaled, rec), keras_thr["today"], args.window, len(values)),
-                     "keras_recipe": decide_rows(channel_max_scores(scaled, rec, weights), keras_thr["recipe"],
-                                                 args.window, len(values))}
-            preds["int8_today"], preds["int8_recipe"] = stream_rows(
-                values, [today, recipe], [int8_thr["today"], int8_thr["recipe"]], args.window)
-            for key, pred in preds.items():
-                tallies[key].add(f.anomaly, pred)
-                tallies_test[key].add(f.anomaly[TRAIN_ROWS:], pred[TRAIN_ROWS:])
-                groups.setdefault(f.group, {}).setdefault(key, Tally()).add(f.anomaly, pred)
+        result = strict_stream(files, columns, bundle.scaler, model, specs, scorers, thresholds, args.window)
     finally:
         loaded.close()
     timing["stream_s"] = time.perf_counter() - began
-    return {"names": names, "tallies": tallies, "tallies_test": tallies_test, "groups": groups, "timing": timing,
-            "thresholds": {"keras": keras_thr, "int8": int8_thr}, "weights": weights.tolist(), "columns": columns,
-            "epochs_run": trained.epochs_run}
+    return {**result, "timing": timing, "thresholds": thresholds, "score": bundle.score.to_dict(),
+            "columns": columns, "epochs_run": trained.epochs_run}
+
+
+def strict_stream(files, columns, scaler, model, specs, scorers, thresholds, window) -> dict:
+    """Every experiment in full: Keras batched and INT8 streamed; tallies over all rows, test rows, groups."""
+    tallies: dict[str, Tally] = {}
+    tallies_test: dict[str, Tally] = {}
+    groups: dict[str, dict[str, Tally]] = {}
+    for f in files:
+        values = f.values[:, [f.columns.index(c) for c in columns]]
+        scaled = scaler.transform(make_windows(values, window, 1))
+        rec = np.asarray(model.predict(scaled, batch_size=512, verbose=0))
+        preds = {f"keras {c}": decide_rows(spec.scores(scaled, rec), thresholds[f"keras {c}"], window, len(values))
+                 for c, spec in specs.items()}
+        preds.update(stream_rows(values, scorers, thresholds, window))
+        for key, pred in preds.items():
+            tallies.setdefault(key, Tally()).add(f.anomaly, pred)
+            tallies_test.setdefault(key, Tally()).add(f.anomaly[TRAIN_ROWS:], pred[TRAIN_ROWS:])
+            groups.setdefault(f.group, {}).setdefault(key, Tally()).add(f.anomaly, pred)
+    return {"tallies": tallies, "tallies_test": tallies_test, "groups": groups}
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -382,19 +295,56 @@ def run_strict(files: list[SkabFile], root: Path, args, workdir: Path) -> dict:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skab", type=Path, default=None, help="SKAB directory (default ../shared/datasets/skab)")
-    parser.add_argument("--quick", action="store_true", help="every 3rd file, 10 epochs, strict mode 3 epochs")
+    parser.add_argument("--quick", action="store_true", help="every 3rd file, first seed only, 10 epochs, strict 3")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
     parser.add_argument("--window", type=int, default=10, help="window length in rows (SKAB's LSTM-AE: 10)")
     parser.add_argument("--units", type=int, default=100, help="LSTM units (SKAB's LSTM-AE: 100)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs per file model (default 30)")
     parser.add_argument("--strict-epochs", type=int, default=15, help="epochs of the anomaly-free model (default 15)")
     parser.add_argument("--learning-rate", type=float, default=5e-3)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-strict", action="store_true", help="protocol mode only")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
     if args.quick:
+        args.seeds = args.seeds[:1]
         args.epochs, args.strict_epochs = min(args.epochs, 10), min(args.strict_epochs, 3)
     return args
+
+
+def protocol_report(files: list[SkabFile], args, workdir: Path) -> dict:
+    per_seed = {}
+    for seed in args.seeds:
+        print(f"\nProtocol mode, seed {seed}: one model per file on its first 400 rows", flush=True)
+        result = run_protocol(files, args, seed, workdir)
+        print_table(f"Protocol mode, seed {seed}, pooled over {result['tallies']['keras mse'].counts.rows} test rows "
+                    f"of {len(files)} files (SKAB's F1/FAR/MAR)", result["tallies"], leaderboard=True)
+        print("  timing: " + ", ".join(f"{k} {v:.0f}" for k, v in result["timing"].items()))
+        per_seed[seed] = result
+    summary = summarize({s: r["tallies"] for s, r in per_seed.items()}, list(SCORE_CHOICES))
+    print_summary(summary, args.seeds)
+    return {"seeds": {str(s): {"figures": {k: t.to_dict() for k, t in r["tallies"].items()}, "timing_s": r["timing"]}
+                      for s, r in per_seed.items()}, "summary": summary}
+
+
+def strict_report(files: list[SkabFile], root: Path, args, workdir: Path) -> dict:
+    seed = args.seeds[0]
+    print(f"\nStrict mode, seed {seed}: one model trained on anomaly-free.csv (tail held out for the threshold), "
+          "all experiments streamed in full", flush=True)
+    strict = run_strict(files, root, args, seed, workdir)
+    print_table(f"Strict mode, pooled over all {strict['tallies']['keras mse'].counts.rows} rows",
+                strict["tallies"], leaderboard=False)
+    print_table(f"Strict mode, the same predictions on the {strict['tallies_test']['keras mse'].counts.rows}"
+                " protocol test rows", strict["tallies_test"], leaderboard=True)
+    print("  per testbed group (all rows), INT8 mse | channel-max:")
+    for group, by_key in strict["groups"].items():
+        print(f"    {group:<7} " + " | ".join(f"F1 {by_key[k].counts.f1:.2f} FAR {by_key[k].counts.far:5.1f} %"
+                                           for k in ("int8 mse", "int8 channel-max")))
+    print("  timing: " + ", ".join(f"{k} {v:.0f}" for k, v in strict["timing"].items())
+          + f"; epochs run {strict['epochs_run']}")
+    return {"seed": seed, "figures": {k: v.to_dict() for k, v in strict["tallies"].items()},
+            "test_rows": {k: v.to_dict() for k, v in strict["tallies_test"].items()},
+            "groups": {g: {k: v.to_dict() for k, v in by.items()} for g, by in strict["groups"].items()},
+            **{k: strict[k] for k in ("thresholds", "score", "columns", "timing", "epochs_run")}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -409,47 +359,15 @@ def main(argv: list[str] | None = None) -> int:
         files = files[::3]
     began = time.perf_counter()
     print(f"SKAB at {root}: {len(files)} experiments{' (--quick: every 3rd)' if args.quick else ''}; "
-          f"window {args.window}, LSTM units {args.units}, {args.epochs} epochs per file, hop {HOP}, "
-          f"debounce {K}-of-{N}")
+          f"seeds {' '.join(map(str, args.seeds))}; window {args.window}, LSTM units {args.units}, {args.epochs} "
+          f"epochs per file, hop {HOP}; toolkit defaults: debounce {DEFAULTS.k}-of-{DEFAULTS.n}, threshold "
+          f"percentile {DEFAULTS.threshold.percentile}, {DEFAULTS.threshold.false_alarms_per_hour}/h, "
+          f"margin {DEFAULTS.threshold.margin}")
     report: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "files": [f.name for f in files]}
     with tempfile.TemporaryDirectory(prefix="edgewatch-skab-") as tmp:
-        print("\nProtocol mode: one model per file on its first 400 rows")
-        protocol = run_protocol(files, args, Path(tmp))
-        rows = {protocol["names"][k]: t for k, t in protocol["tallies"].items()}
-        print_table(f"Protocol mode, pooled over {protocol['tallies']['keras_today'].counts.rows} test rows "
-                    f"of {len(files)} files (SKAB's F1/FAR/MAR)", rows, leaderboard=True)
-        report["protocol"] = {k: t.to_dict() for k, t in protocol["tallies"].items()}
-        report["protocol_timing_s"] = protocol["timing"]
-        t = protocol["tallies"]
-        for kind in ("today", "recipe"):
-            gap = abs(t[f"keras_{kind}"].counts.f1 - t[f"int8_{kind}"].counts.f1)
-            report["protocol"][f"f1_gap_{kind}"] = gap
-            print(f"  |F1 Keras - F1 INT8| {kind}: {gap:.3f}")
-        best = t["int8_recipe"].counts
-        met = best.f1 >= 0.80 and best.far <= 15.0 and report["protocol"]["f1_gap_recipe"] <= 0.01
-        print(f"  target (INT8 F1 >= 0.80, FAR <= 15 %, gap <= 0.01): {'met' if met else 'NOT met'} "
-              f"(INT8 recipe F1 {best.f1:.3f}, FAR {best.far:.2f} %)")
-        print("  timing: " + ", ".join(f"{k} {v:.0f}" for k, v in protocol["timing"].items()))
-
+        report["protocol"] = protocol_report(files, args, Path(tmp))
         if not args.skip_strict:
-            print("\nStrict mode: one model trained on anomaly-free.csv (tail held out for the threshold), "
-                  "all experiments streamed in full")
-            strict = run_strict(files, root, args, Path(tmp))
-            print_table(f"Strict mode, pooled over all {strict['tallies']['keras_today'].counts.rows} rows",
-                        {strict["names"][k]: v for k, v in strict["tallies"].items()}, leaderboard=False)
-            print_table(f"Strict mode, the same predictions on the {strict['tallies_test']['keras_today'].counts.rows}"
-                        " protocol test rows", {strict["names"][k]: v for k, v in strict["tallies_test"].items()},
-                        leaderboard=True)
-            print("  per testbed group (all rows), INT8 today | recipe:")
-            for group, by_key in strict["groups"].items():
-                print(f"    {group:<7} " + " | ".join(f"F1 {by_key[k].counts.f1:.2f} FAR {by_key[k].counts.far:5.1f} %"
-                                                   for k in ("int8_today", "int8_recipe")))
-            print("  timing: " + ", ".join(f"{k} {v:.0f}" for k, v in strict["timing"].items())
-                  + f"; epochs run {strict['epochs_run']}")
-            report["strict"] = {k: v.to_dict() for k, v in strict["tallies"].items()}
-            report["strict_test_rows"] = {k: v.to_dict() for k, v in strict["tallies_test"].items()}
-            report["strict_details"] = {k: strict[k] for k in ("thresholds", "weights", "columns", "timing")}
-            report["strict_groups"] = {g: {k: v.to_dict() for k, v in by.items()} for g, by in strict["groups"].items()}
+            report["strict"] = strict_report(files, root, args, Path(tmp))
     report["total_s"] = time.perf_counter() - began
     print(f"\ntotal {report['total_s']:.0f} s")
     if args.json:

@@ -18,6 +18,7 @@ from convert.evaluate import (budget_verdict, classifier_metrics, f1_score, kera
                               run_variant, score_metrics, window_scores)
 from convert.families import Task
 from edge.decide import DecisionConfig
+from edge.score import ScoreSpec
 
 __all__ = ["EvalData", "ThresholdContext", "VariantAssessment", "assess_variants", "evenly"]
 
@@ -61,7 +62,7 @@ def evenly(array: np.ndarray, limit: int) -> np.ndarray:
 
 
 def assess_variants(task: Task, model, variants: dict[str, tuple[str, Path]], data: EvalData, max_drop: float,
-                    thresholds: ThresholdContext | None, horizon: int = 1,
+                    thresholds: ThresholdContext | None, spec: ScoreSpec | None = None,
                     step: Callable[[str], None] = lambda _: None) -> dict[str, VariantAssessment]:
     """Metrics, budget verdict (and threshold for score tasks) of each ``{name: (format, path)}``."""
     if task in (Task.CLASSIFY, Task.GENERATE):
@@ -72,22 +73,22 @@ def assess_variants(task: Task, model, variants: dict[str, tuple[str, Path]], da
             metrics = classifier_metrics(reference, run_variant(fmt, path, data.inputs), data.targets)
             results[name] = VariantAssessment(name, metrics, budget_verdict(task, metrics, max_drop).to_dict())
         return results
-    return _assess_scores(task, model, variants, data, max_drop, thresholds, horizon, step)
+    return _assess_scores(task, model, variants, data, max_drop, thresholds, spec or ScoreSpec(), step)
 
 
-def _assess_scores(task, model, variants, data: EvalData, max_drop, context: ThresholdContext, horizon, step):
+def _assess_scores(task, model, variants, data: EvalData, max_drop, context: ThresholdContext, spec, step):
     calib_in = data.calibration_inputs if data.calibration_inputs is not None else data.inputs
     calib_target = data.calibration_targets if data.calibration_targets is not None else data.targets
     probes_in, probes_target = None, None
     if task is Task.RECONSTRUCT:
         probes_in = probe_anomalies(evenly(data.inputs, 500))
         probes_target = probes_in
-    keras = _scores_of(lambda x: keras_outputs(model, x), task, data, calib_in, calib_target, probes_in, probes_target)
+    keras = _scores_of(lambda x: keras_outputs(model, x), spec, data, calib_in, calib_target, probes_in, probes_target)
     keras_threshold = _threshold(keras["calibration"], context)
     results = {}
     for name, (fmt, path) in variants.items():
         step(f"scoring {name} on {len(data.inputs)} held-out windows")
-        mine = _scores_of(lambda x, fmt=fmt, path=path: run_variant(fmt, path, x), task, data, calib_in,
+        mine = _scores_of(lambda x, fmt=fmt, path=path: run_variant(fmt, path, x), spec, data, calib_in,
                           calib_target, probes_in, probes_target)
         threshold = _threshold(mine["calibration"], context)
         metrics = score_metrics(keras["held_out"], mine["held_out"])
@@ -102,13 +103,14 @@ def _assess_scores(task, model, variants, data: EvalData, max_drop, context: Thr
     return results
 
 
-def _scores_of(outputs_of, task, data, calib_in, calib_target, probes_in, probes_target) -> dict:
-    scores = {"held_out": window_scores(task, outputs_of(data.inputs), data.targets)}
+def _scores_of(outputs_of, spec, data, calib_in, calib_target, probes_in, probes_target) -> dict:
+    scores = {"held_out": window_scores(spec, data.inputs, data.targets, outputs_of(data.inputs))}
     same = calib_in is data.inputs
-    scores["calibration"] = scores["held_out"] if same else window_scores(task, outputs_of(calib_in), calib_target)
+    scores["calibration"] = scores["held_out"] if same else \
+        window_scores(spec, calib_in, calib_target, outputs_of(calib_in))
     if probes_in is not None:
         scores["probe_normal"] = evenly(scores["held_out"], 500)
-        scores["probes"] = window_scores(task, outputs_of(probes_in), probes_target)
+        scores["probes"] = window_scores(spec, probes_in, probes_target, outputs_of(probes_in))
     return scores
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from convert.families import Task
 from edge.backends import open_backend
+from edge.score import FORECAST_MSE, ScoreSpec
 
 __all__ = ["run_variant", "keras_outputs", "window_scores", "Verdict", "classifier_metrics", "score_metrics",
            "probe_anomalies", "f1_score", "budget_verdict", "COLLAPSE_FACTOR"]
@@ -40,10 +41,17 @@ def run_variant(model_format: str, path: Path, inputs: np.ndarray) -> np.ndarray
         backend.close()
 
 
-def window_scores(task: Task, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Anomaly score per window: mean squared error of the reconstruction or the forecast."""
-    diff = outputs.reshape(len(targets), -1) - targets.reshape(len(targets), -1)
-    return np.mean(diff * diff, axis=1)
+def window_scores(spec: ScoreSpec, inputs: np.ndarray, targets: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """The bundle's anomaly score per window (``edge.score``, as on the device) from the model's outputs.
+
+    ``inputs`` are what the model saw and ``targets`` what it should give back: the window itself
+    (autoencoder) or the rows after it (forecaster, whose device window is both together).
+    """
+    if spec.kind == FORECAST_MSE:
+        windows = np.concatenate([inputs, targets.reshape(len(targets), -1, inputs.shape[-1])], axis=1)
+    else:
+        windows = targets
+    return np.asarray(spec.scores(windows, outputs.reshape(len(outputs), -1)), dtype=np.float64)
 
 
 def f1_score(truth: np.ndarray, flagged: np.ndarray) -> float:

@@ -11,16 +11,16 @@ from calibration.dataset import RepresentativeDataset
 from convert.families import Family, Task
 from convert.variants import Built, Skipped
 from edge.bundle import SCHEMA_VERSION
+from edge.score import CHANNEL_MAX_MSE, CLASS_CONFIDENCE, FORECAST_MSE, NEXT_TOKEN, RECONSTRUCTION_MSE, ScoreSpec
 
 __all__ = ["build_manifest", "tflite_io"]
 
-_SCORE = {
-    Task.RECONSTRUCT: {"kind": "reconstruction_mse", "description": "mean squared error over the scaled window"},
-    Task.FORECAST: {"kind": "forecast_mse", "description": "mean squared error of the forecast of the window's last "
-                                                           "rows from the rows before them (scaled)"},
-    Task.CLASSIFY: {"kind": "class_confidence", "description": "probability of the most likely label that is not "
-                                                               "the background label"},
-    Task.GENERATE: {"kind": "next_token", "description": "next-token probabilities, sampled by edgewatch generate"},
+_DESCRIPTIONS = {
+    RECONSTRUCTION_MSE: "mean squared error over the scaled window",
+    CHANNEL_MAX_MSE: "largest per-channel mean squared error in the scaled window, residuals times channel_weights",
+    FORECAST_MSE: "mean squared error of the forecast of the window's last rows from the rows before them (scaled)",
+    CLASS_CONFIDENCE: "probability of the most likely label that is not the background label",
+    NEXT_TOKEN: "next-token probabilities, sampled by edgewatch generate",
 }
 
 
@@ -64,7 +64,7 @@ def _threshold(family: Family, assessed: dict, chosen: str, config, calibration_
 
 def build_manifest(loaded, family: Family, data_path: Path, config, results: dict, assessed: dict,
                    preflight: dict, latency: dict, representative: RepresentativeDataset, chosen: str, how: str,
-                   files: dict, staging: Path) -> dict:
+                   files: dict, staging: Path, score: ScoreSpec) -> dict:
     """The manifest of a conversion; ``staging`` is where the variant files are (read for their I/O details)."""
     sidecar, spec = loaded.sidecar, loaded.spec
     built = {n: r for n, r in results.items() if isinstance(r, Built)}
@@ -84,7 +84,7 @@ def build_manifest(loaded, family: Family, data_path: Path, config, results: dic
                   "sample_rate": sidecar.get("sample_rate"), "dtype": spec.input_dtype,
                   "shape": [1, *spec.input_shape]},
         "scaler": sidecar["scaler"],
-        "score": _score(family, spec, labels, config),
+        "score": _score(family, score, labels),
         "threshold": _threshold(family, assessed, chosen, config, source),
         "decision": {"k": config.k, "n": config.n, "cooldown_s": config.cooldown_s,
                      "release": config.release or 2 * config.n},
@@ -104,11 +104,8 @@ def build_manifest(loaded, family: Family, data_path: Path, config, results: dic
     return manifest
 
 
-def _score(family: Family, spec, labels, config) -> dict:
-    score = dict(_SCORE[family.task])
-    if family.task is Task.FORECAST:
-        score["horizon"] = int(spec.horizon)
-    if family.task is Task.CLASSIFY and labels:
-        background = config.background or next((b for b in ("background", "normal") if b in labels), None)
-        score["background"] = background
-    return score
+def _score(family: Family, score: ScoreSpec, labels) -> dict:
+    entry = {**score.to_dict(), "description": _DESCRIPTIONS[score.kind]}
+    if score.kind == CLASS_CONFIDENCE:
+        entry["background"] = labels[score.background] if score.background is not None else None
+    return entry

@@ -16,19 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.dataset import DEFAULT_REPRESENTATIVE_COUNT, CalibrationMethod, RepresentativeDataset, make_windows
+from calibration.dataset import DEFAULT_REPRESENTATIVE_COUNT, CalibrationMethod, make_windows
 from calibration.threshold import ThresholdPolicy
 from convert.assess import EvalData, ThresholdContext, assess_variants, evenly
 from convert.bundle_writer import BundleWriter
-from convert.data import Dataset, DataOptions
+from convert.data import Dataset
 from convert.families import Task, get_family
 from convert.foreign import ForeignOptions
 from convert.layer_check import check_layers
 from convert.loading import LoadedModel, load_trained
-from convert.train import read_sidecar
+from calibration.drift import SCORE_CHOICES, score_spec_for
+from convert.train import read_sidecar, training_rows
+from edge.score import CLASS_CONFIDENCE, FORECAST_MSE, NEXT_TOKEN, ScoreSpec
 from convert.manifest import build_manifest
 from convert.preflight import preflight_artifact
-from convert.recipes import load_dataset
+from convert.recipes import load_dataset, options_from_sidecar, representative_for
 from convert.report import write_report
 from convert.variants import DEFAULT_MAX_UNROLL_STEPS, VARIANTS, Built, ConversionInputs, build_variants
 from edge.bundle import load_bundle
@@ -80,6 +82,7 @@ class ConvertConfig:
     latency_repeats: int = 300
     eval_limit: int = 2000
     plots: bool = True
+    score: str | None = None  # autoencoder: "mse" or "channel-max"; None: what training recorded (else mse)
 
     def check(self) -> None:
         names = self.variants or tuple(VARIANTS)
@@ -90,6 +93,8 @@ class ConvertConfig:
             raise ConfigError(f"--default-variant must be one of {', '.join(names)}")
         if not 0.0 <= self.max_drop < 1.0:
             raise ConfigError(f"--max-drop must be in [0, 1), got {self.max_drop}")
+        if self.score is not None and self.score not in SCORE_CHOICES:
+            raise ConfigError(f"--score must be one of {', '.join(SCORE_CHOICES)}, got {self.score!r}")
         if not 0.0 < self.min_confidence <= 1.0:
             raise ConfigError(f"--min-confidence must be in (0, 1], got {self.min_confidence}")
 
@@ -138,15 +143,12 @@ def _load(model_path: Path, data_path: Path, foreign: ForeignOptions | None):
     return loaded, family, load_dataset(family.name, data_path, _options(loaded.sidecar), scaler=loaded.scaler), advice
 
 
-def _options(sidecar: dict) -> DataOptions:
-    saved = sidecar.get("options") or sidecar.get("training") or {}
-    known = DataOptions.__dataclass_fields__
-    return DataOptions(**{k: v for k, v in saved.items() if k in known})
+_options = options_from_sidecar
 
 
 def _build_bundle(loaded: LoadedModel, family, dataset: Dataset, data_path: Path, writer: BundleWriter,
                   config: ConvertConfig, step: Step) -> tuple[dict, dict]:
-    representative = RepresentativeDataset(dataset.x_train, config.representative_count, dataset.strata)
+    representative = representative_for(dataset, config.representative_count)
     onnx_source = getattr(loaded.model, "content", None)  # an ONNX model given as is
     inputs = ConversionInputs(loaded.model, family, loaded.spec, representative, config.calibration_method,
                               config.max_unroll_steps, onnx_source)
@@ -160,14 +162,15 @@ def _build_bundle(loaded: LoadedModel, family, dataset: Dataset, data_path: Path
     task = family.task
     eval_data = _eval_data(task, dataset, loaded.sidecar, config)
     context = _threshold_context(loaded.sidecar, config) if task in (Task.RECONSTRUCT, Task.FORECAST) else None
-    horizon = int(loaded.spec.to_dict().get("horizon", 1))
-    assessed = assess_variants(task, loaded.model, paths, eval_data, config.max_drop, context, horizon, step)
+    spec = score_spec(family, loaded, data_path, config)
+    assessed = assess_variants(task, loaded.model, paths, eval_data, config.max_drop, context, spec, step)
     step(f"measuring latency of {len(paths)} variants side by side")
     sample = evenly(eval_data.inputs, 200)
     latency = measure_latencies(paths, sample, repeats=config.latency_repeats)
     if onnx_source is None:
         latency["keras_eager"] = _keras_eager_latency(loaded.model, sample)
-    candidates = [Candidate(n, paths[n][1].stat().st_size, latency[n]["median_ms"],
+    # the figures the manifest records (4 decimals), so anyone can re-derive the choice from it
+    candidates = [Candidate(n, paths[n][1].stat().st_size, round(latency[n]["median_ms"], 4),
                             assessed[n].verdict["within_budget"]) for n in paths]
     fallback = "fp32" if "fp32" in paths else next(iter(paths))
     picked = choose_default(candidates, config.speed_tolerance)
@@ -176,12 +179,33 @@ def _build_bundle(loaded: LoadedModel, family, dataset: Dataset, data_path: Path
         f"smallest among the fastest (within {config.speed_tolerance:.0%}) within the budget" if picked else \
         f"no variant within the budget: {fallback} (the float reference) kept"
     manifest = build_manifest(loaded, family, data_path, config, results, assessed, preflight, latency,
-                              representative, chosen, how, writer.files_entry(), writer.staging)
+                              representative, chosen, how, writer.files_entry(), writer.staging, spec)
     report = {"model": manifest["model"], "task": task.value, "max_drop": config.max_drop, "default_variant": chosen,
               "choice": how, "latency_ms": latency, "variants": manifest["variants"],
               "skipped": manifest["skipped_variants"], "held_out_inputs": int(len(eval_data.inputs)),
               "scores": {n: a.scores.tolist() for n, a in assessed.items() if a.scores is not None}}
     return manifest, report
+
+
+def score_spec(family, loaded: LoadedModel, data_path: Path, config: ConvertConfig) -> ScoreSpec:
+    """The runtime head of the bundle: how the device turns the model's output into a score."""
+    sidecar, task = loaded.sidecar, family.task
+    if task is not Task.RECONSTRUCT and config.score not in (None, "mse"):
+        raise ConfigError("--score chooses the autoencoder's reconstruction score; other families have their own")
+    if task is Task.RECONSTRUCT:
+        spec = ScoreSpec.from_dict(sidecar.get("score")) if config.score is None else \
+            score_spec_for(config.score, training_rows(data_path, sidecar))
+        spec.check_channels(len(sidecar["columns"]))
+        return spec
+    if task is Task.FORECAST:
+        return ScoreSpec(FORECAST_MSE, horizon=int(loaded.spec.horizon))
+    if task is Task.CLASSIFY:
+        labels = sidecar.get("labels") or []
+        background = config.background or next((b for b in ("background", "normal") if b in labels), None)
+        if background is not None and background not in labels:
+            raise ConfigError(f"--background {background!r} is not a label; the labels are {', '.join(labels)}")
+        return ScoreSpec(CLASS_CONFIDENCE, background=labels.index(background) if background else None)
+    return ScoreSpec(NEXT_TOKEN)
 
 
 def _eval_data(task: Task, dataset: Dataset, sidecar: dict, config: ConvertConfig) -> EvalData:

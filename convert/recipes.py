@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from calibration.dataset import RepresentativeDataset
 from convert.data import (Dataset, DataOptions, load_char_text, load_frames, load_labelled_windows,
                           load_sensor_windows, load_text_classes)
 from convert.families import (AutoencoderSpec, CharGeneratorSpec, ClassifierSpec, CnnLstmSpec, Family,
                               ForecasterSpec, Spec, Task, TextClassifierSpec, get_family)
 
-__all__ = ["Recipe", "recipe_for", "load_dataset"]
+__all__ = ["Recipe", "recipe_for", "load_dataset", "options_from_sidecar", "representative_for"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,17 @@ _KIND = {"lstm_autoencoder": "reconstruct", "lstm_forecaster": "forecast", "lstm
 def recipe_for(family_name: str) -> Recipe:
     family = get_family(family_name)
     return _RECIPES[_KIND[family.name]](family)
+
+
+def options_from_sidecar(sidecar: dict) -> DataOptions:
+    """The split settings training recorded (older autoencoder sidecars: its training settings)."""
+    saved = sidecar.get("options") or sidecar.get("training") or {}
+    return DataOptions(**{k: v for k, v in saved.items() if k in DataOptions.__dataclass_fields__})
+
+
+def representative_for(dataset: Dataset, count: int) -> RepresentativeDataset:
+    """The INT8 calibration sample of a dataset: the same one for every converter and export."""
+    return RepresentativeDataset(dataset.x_train, count, dataset.strata)
 
 
 def load_dataset(family_name: str, path: Path, options: DataOptions, scaler=None) -> Dataset:

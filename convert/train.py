@@ -2,8 +2,8 @@
 
 The data loader splits the data (training, validation for early stopping, a
 held-out part for calibration and evaluation); the split settings, scaler,
-labels or vocabulary travel in a JSON sidecar next to the ``.keras`` file, so
-``edgewatch convert`` rebuilds the same split.
+labels or vocabulary (and the autoencoder's score spec) travel in a JSON
+sidecar next to the ``.keras`` file, so ``edgewatch convert`` rebuilds the same split.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from calibration.drift import SCORE_CHOICES, score_spec_for
 from convert import _deps
 from convert.data import Dataset, DataOptions
 from convert.families import Task
 from convert.families.autoencoder import FAMILY as AUTOENCODER
 from convert.recipes import recipe_for
+from edge.csvdata import read_table
 from edge.errors import ConfigError
 
 __all__ = ["TrainConfig", "TrainResult", "train_model", "train_autoencoder", "fit", "sidecar_path", "read_sidecar",
@@ -52,6 +54,7 @@ class TrainConfig:
     learning_rate: float = 5e-3
     seed: int = 0
     sample_rate: float | None = None
+    score: str = "mse"  # autoencoder window score: a key of calibration.drift.SCORE_CHOICES
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)
@@ -72,6 +75,10 @@ class TrainConfig:
             raise ConfigError("epochs, units and batch size must be >= 1")
         if self.horizon < 1:
             raise ConfigError(f"--horizon must be >= 1, got {self.horizon}")
+        if self.score not in SCORE_CHOICES:
+            raise ConfigError(f"--score must be one of {', '.join(SCORE_CHOICES)}, got {self.score!r}")
+        if self.score != "mse" and self.family != AUTOENCODER:
+            raise ConfigError("--score chooses the autoencoder's reconstruction score; other families have their own")
 
 
 @dataclass(frozen=True)
@@ -113,9 +120,17 @@ def train_model(data_path: Path, out: Path, config: TrainConfig, on_epoch: Epoch
     model.save(out)
     sidecar = {"family": recipe.family.name, "task": recipe.family.task.value, "architecture": spec.to_dict(),
                **dataset.meta, "options": asdict(options), "training": asdict(config)}
+    if recipe.family.task is Task.RECONSTRUCT:
+        sidecar["score"] = score_spec_for(config.score, training_rows(Path(data_path), sidecar)).to_dict()
     write_sidecar(out, sidecar)
     losses = history.history
     return TrainResult(out, sidecar, len(losses["loss"]), float(losses["loss"][-1]), float(np.min(losses["val_loss"])))
+
+
+def training_rows(data_path: Path, sidecar: dict) -> np.ndarray:
+    """The raw rows a sensor model trained on (for drift weights of the ``channel-max`` score)."""
+    start, end = sidecar["data"]["train_rows"]
+    return read_table(data_path, sidecar["columns"]).values[start:end]
 
 
 def train_autoencoder(data_path: Path, out: Path, config: TrainConfig, on_epoch: EpochCallback | None = None):

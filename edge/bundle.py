@@ -18,6 +18,7 @@ from pathlib import Path
 from edge.decide import DecisionConfig
 from edge.errors import BundleError, ConfigError
 from edge.scaler import StandardScaler
+from edge.score import ScoreSpec
 
 __all__ = ["Bundle", "Variant", "InputSpec", "load_bundle", "set_default_variant", "sha256_file", "MANIFEST_NAME",
            "SCHEMA_VERSION"]
@@ -59,6 +60,7 @@ class Bundle:
     model_name: str
     input: InputSpec
     scaler: StandardScaler
+    score: ScoreSpec
     threshold: float
     k: int
     n: int
@@ -155,6 +157,17 @@ def _verify_files(root: Path, manifest: dict) -> None:
             )
 
 
+def _score_spec(manifest: dict, channels: int) -> ScoreSpec:
+    """The manifest's score spec; bundles written before it existed score by reconstruction MSE."""
+    try:
+        score = ScoreSpec.from_dict(manifest.get("score"))
+        score.check_channels(channels)
+    except ConfigError as exc:
+        raise BundleError(f"the bundle's score spec is not usable here ({exc}); "
+                          "upgrade edgewatch or re-run edgewatch convert") from exc
+    return score
+
+
 def _build(root: Path, manifest: dict) -> Bundle:
     spec = manifest["input"]
     decision = manifest["decision"]
@@ -167,11 +180,13 @@ def _build(root: Path, manifest: dict) -> Bundle:
     default = manifest["default_variant"]
     if default not in variants:
         raise BundleError(f"default variant {default!r} is not among the bundle's variants")
+    columns = tuple(spec["columns"])
     return Bundle(
         root=root,
         model_name=manifest["model"]["name"],
-        input=InputSpec(int(spec["window"]), int(spec["hop"]), tuple(spec["columns"]), spec.get("sample_rate")),
+        input=InputSpec(int(spec["window"]), int(spec["hop"]), columns, spec.get("sample_rate")),
         scaler=StandardScaler.from_dict(manifest["scaler"]),
+        score=_score_spec(manifest, len(columns)),
         threshold=threshold,
         k=int(decision["k"]),
         n=int(decision["n"]),

@@ -54,6 +54,8 @@ def convert_cmd(
     calibration_data: Annotated[Optional[Path], typer.Option(help="Other normal CSV to calibrate the threshold "
                                                                   "on.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in the manifest and alerts.")] = None,
+    score: Annotated[Optional[str], typer.Option(help="Autoencoder window score 'mse' or 'channel-max' (default: "
+                                                      "the one training recorded).")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots beside report.json.")] = True,
     family: Annotated[Optional[str], typer.Option(help="A model without a sidecar: the family whose data format "
                                                        "and metrics apply (e.g. lstm_classifier).")] = None,
@@ -80,7 +82,7 @@ def convert_cmd(
         representative_count=representative_count, calibration_method=CalibrationMethod.parse(calibration_method),
         max_unroll_steps=max_unroll_steps, k=k, n=n, cooldown_s=cooldown, release=release,
         threshold=ThresholdPolicy(percentile, false_alarms_per_hour, margin), calibration_data=calibration_data,
-        model_name=name, min_confidence=min_confidence, background=background, plots=plots,
+        model_name=name, score=score, min_confidence=min_confidence, background=background, plots=plots,
         prune=PruneConfig(prune, prune_kind, prune_epochs) if prune else None)
     foreign = ForeignOptions(family, hop, label_column, scale) if family else None
     manifest = convert_with_status(model, data, out, config, console, foreign)

@@ -71,5 +71,6 @@ def print_variants(manifest: dict, console: Console) -> None:
     console.print(table)
     for name, reason in manifest.get("skipped_variants", {}).items():
         console.print(f"skipped {name}: {reason}")
+    console.print(f"score {manifest['score']['kind']}: {manifest['score']['description']}")
     th = manifest["threshold"]
     console.print(f"threshold {th['value']:.5g} by {th['method']}: {th.get('note', '')}")

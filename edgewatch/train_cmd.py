@@ -39,10 +39,12 @@ def autoencoder(data: Data, out: Out, window: Annotated[int, typer.Option(help="
                 units: Units = 32, epochs: Epochs = 50, holdout: Holdout = 0.2, seed: Seed = 0,
                 patience: Patience = 5,
                 sample_rate: Annotated[Optional[float], typer.Option(help="Rows per second, if no timestamps.")] = None,
+                score: Annotated[str, typer.Option(help="Window score: 'mse' (mean squared error) or 'channel-max' "
+                                                        "(worst channel, slow-drifting channels down-weighted).")] = "mse",
                 ) -> None:
     """LSTM autoencoder on a normal-operation sensor CSV (header, numeric columns, optional timestamp)."""
     _train("lstm_autoencoder", data, out, window=window, hop=hop, units=units, epochs=epochs,
-           holdout_fraction=holdout, seed=seed, patience=patience, sample_rate=sample_rate)
+           holdout_fraction=holdout, seed=seed, patience=patience, sample_rate=sample_rate, score=score)
 
 
 @train_app.command("forecaster")

@@ -11,6 +11,7 @@ import pytest
 
 from edge.bundle import MANIFEST_NAME, SCHEMA_VERSION, load_bundle
 from edge.errors import BundleError, ConfigError
+from edge.score import ScoreSpec
 
 MODEL_BYTES = bytes(range(256)) * 4 + b"tiny model"
 ONNX_BYTES = b"onnx-ish payload " * 10
@@ -233,3 +234,25 @@ def test_malformed_manifest_shapes_are_bundle_errors(bundle_dir, change):
     _edit_manifest(bundle_dir, change)
     message = _error(bundle_dir)
     assert MANIFEST_NAME in message or "model.onnx" in message
+
+
+def test_score_spec_is_read_from_the_manifest(bundle_dir):
+    assert load_bundle(bundle_dir).score == ScoreSpec("reconstruction_mse", None)
+    _edit_manifest(bundle_dir, lambda m: m.update(score={"kind": "channel_max_mse", "channel_weights": [1, 0.25, 1]}))
+    assert load_bundle(bundle_dir).score == ScoreSpec("channel_max_mse", (1.0, 0.25, 1.0))
+
+
+def test_old_manifest_without_score_loads_with_reconstruction_mse(bundle_dir):
+    _edit_manifest(bundle_dir, lambda m: m.pop("score"))
+    assert load_bundle(bundle_dir).score == ScoreSpec("reconstruction_mse", None)
+
+
+@pytest.mark.parametrize("score, words", [
+    ({"kind": "class_probability"}, "unknown score kind 'class_probability'"),
+    ({"kind": "channel_max_mse", "channel_weights": [1, 1]}, "2 channel weights for 3 channels"),
+    ({"kind": "channel_max_mse", "channel_weights": [1, -1, 1]}, "finite and > 0"),
+])
+def test_unusable_score_spec_is_one_bundle_error(bundle_dir, score, words):
+    _edit_manifest(bundle_dir, lambda m: m.update(score=score))
+    message = _error(bundle_dir)
+    assert words in message and "edgewatch" in message
