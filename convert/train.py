@@ -18,9 +18,10 @@ import numpy as np
 from calibration.dataset import make_windows
 from convert import _deps
 from convert.autoencoder import FAMILY, AutoencoderSpec, build_autoencoder
+from convert.recordings import feature_spec_named, read_training_table, table_rate
 from edge.bundle import sha256_file
-from edge.csvdata import read_table
 from edge.errors import ConfigError, DataError
+from edge.features import NoFeatures
 from edge.scaler import StandardScaler
 
 __all__ = ["TrainConfig", "TrainResult", "train_autoencoder", "sidecar_path", "read_sidecar"]
@@ -43,6 +44,7 @@ class TrainConfig:
     learning_rate: float = 5e-3
     seed: int = 0
     sample_rate: float | None = None
+    features: str = "none"  # none | logmel | mfcc (the WAV recording's frames, default parameters)
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)
@@ -80,7 +82,8 @@ def train_autoencoder(
 ) -> TrainResult:
     """Fit the autoencoder on ``data_path``, save it to ``out`` with its sidecar."""
     config.check()
-    table = read_table(data_path)
+    features = feature_spec_named(config.features)
+    table = read_training_table(data_path, features)
     n_train = int(len(table.values) * (1.0 - config.holdout_fraction))
     if n_train < config.window * 4 or len(table.values) - n_train < config.window:
         raise DataError(
@@ -107,6 +110,9 @@ def train_autoencoder(
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     sidecar = _sidecar(data_path, table, spec, scaler, hop, n_train, config)
+    if not isinstance(features, NoFeatures):
+        sidecar["features"] = features.to_dict()
+        sidecar["sample_rate"] = features.frame_rate
     sidecar_path(out).write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
     losses = history.history
     return TrainResult(out, sidecar, len(losses["loss"]), float(losses["loss"][-1]), float(np.min(losses["val_loss"])))
@@ -121,7 +127,7 @@ def _epoch_reporter(keras, total: int, on_epoch: EpochCallback):
 
 
 def _sidecar(data_path, table, spec, scaler, hop, n_train, config) -> dict:
-    sample_rate = config.sample_rate or table.sample_rate
+    sample_rate = config.sample_rate or table_rate(table, feature_spec_named(config.features))
     return {
         "family": FAMILY,
         "architecture": spec.to_dict(),

@@ -29,7 +29,7 @@ console = Console(stderr=True)
 @train_app.command("autoencoder")
 @cli_errors
 def train_autoencoder_cmd(
-    data: Annotated[Path, typer.Option(help="CSV of normal operation: header, numeric columns, optional timestamp.")],
+    data: Annotated[Path, typer.Option(help="CSV of normal operation: header, numeric columns, optional timestamp; or a WAV with --features.")],
     out: Annotated[Path, typer.Option(help="Where to write the .keras model (a .edgewatch.json sidecar goes beside it).")],
     window: Annotated[int, typer.Option(help="Rows per window.")] = 60,
     hop: Annotated[Optional[int], typer.Option(help="Rows between windows on the device (default window/10).")] = None,
@@ -38,12 +38,13 @@ def train_autoencoder_cmd(
     holdout: Annotated[float, typer.Option(help="Fraction of rows (the tail) kept out of training for calibration.")] = 0.2,
     sample_rate: Annotated[Optional[float], typer.Option(help="Rows per second, if the CSV has no timestamps.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    features: Annotated[str, typer.Option(help="none (CSV rows), or logmel / mfcc frames of a WAV recording (16 kHz, 10 ms hop); window and hop then count frames.")] = "none",
 ) -> None:
-    """Fit an LSTM autoencoder on sliding windows of a multivariate CSV."""
+    """Fit an LSTM autoencoder on sliding windows of a multivariate CSV (or of a WAV's log-mel/MFCC frames)."""
     from convert.train import TrainConfig
 
     config = TrainConfig(window=window, hop=hop, units=units, epochs=epochs, holdout_fraction=holdout,
-                         sample_rate=sample_rate, seed=seed)
+                         sample_rate=sample_rate, seed=seed, features=features)
     train_with_progress(data, out, config, console)
 
 

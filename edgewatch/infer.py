@@ -33,7 +33,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
 @cli_errors
 def run_infer(
     bundle: Annotated[Optional[Path], typer.Option(help="Bundle directory written by 'edgewatch convert'.")] = None,
-    source: Annotated[Optional[str], typer.Option(help="Where samples come from: file:PATH.csv")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where samples come from: file:PATH (.csv .wav .mp4 ...), mic[:NAME_OR_INDEX], camera:INDEX|URL, serial:PORT?baud=..., stdin.")] = None,
     config: Annotated[Optional[Path], typer.Option(help="TOML file with any of these settings; flags override it.")] = None,
     mqtt: Annotated[Optional[str], typer.Option(help="Broker URL mqtt://HOST:PORT or mqtts://HOST:PORT; alerts go to stdout without it.")] = None,
     device_id: Annotated[Optional[str], typer.Option(help="Device id, used in topics and alerts (default edge).")] = None,
@@ -78,7 +78,9 @@ def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
     chosen = loaded.variant(settings.variant)
     decision = loaded.decision(chosen, settings.threshold, settings.k, settings.n, settings.cooldown_s,
                                settings.release)
-    stream = open_source(source_spec, loaded.input.columns, rate=settings.rate, sample_rate=loaded.input.sample_rate)
+    wanted = loaded.input
+    stream = open_source(source_spec, wanted.source_columns, rate=settings.rate, sample_rate=wanted.source_rate,
+                         media=wanted.media)
     sink = _make_sink(settings)
     sink.open()
     model = load_model(loaded, chosen.name)
@@ -93,6 +95,7 @@ def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
         status.clear()
         pipeline.model.close()
     _print_summary(summary, pipeline.model.bundle.model_name, pipeline.model.variant.name, pipeline.threshold)
+    _print_source_stats(stream)
     return summary, sink
 
 
@@ -156,7 +159,19 @@ def _print_summary(summary: RunSummary, model: str, variant: str, threshold: flo
         lines.append(f"{summary.suppressed} event start(s) suppressed by the cooldown")
     if c.bad_rows:
         lines.append(f"skipped {c.bad_rows} bad row(s); first: {c.first_bad}")
+    if c.overflows:
+        lines.append(f"dropped {c.overflows} sample(s) of a live source while the worker was behind (overflows)")
     print("\n".join(lines), file=sys.stderr)
+
+
+def _print_source_stats(stream) -> None:
+    """The source's own counters (overflows, drops, bad lines, reconnects), when it keeps any."""
+    stats = getattr(stream, "stats", None)
+    if stats is None:
+        return
+    shown = {k: v for k, v in stats().items() if v not in (None, 0, False, "")}
+    if shown:
+        print(f"source {stream.spec}: " + ", ".join(f"{k} {v}" for k, v in shown.items()), file=sys.stderr)
 
 
 def main() -> None:
