@@ -2,7 +2,8 @@
 
 Tolerances: log-mel within 1e-3 dB and MFCC within 1e-3 (measured differences are
 about 4e-6 dB and 2e-5: float32 rounding of librosa's STFT); area resize within 0.6
-grey levels of cv2.INTER_AREA (cv2 rounds its result to uint8).
+levels of cv2.INTER_AREA in colour (cv2 rounds its result to uint8) and 1 level in grey
+(cv2 also rounds the grey image before averaging).
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def test_frame_features_match_opencv_area_resize():
     grey = FrameSpec(width=160, height=120, normalize="none").extractor().push(frames)[0]
     for i, frame in enumerate(frames):
         reference = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (160, 120), interpolation=cv2.INTER_AREA)
-        assert np.max(np.abs(grey[i].reshape(120, 160) - reference)) < 0.6
+        assert np.max(np.abs(grey[i].reshape(120, 160) - reference)) < 1.0  # cv2 rounds grey, then the mean
     colour = FrameSpec(width=100, height=75, grayscale=False, normalize="none").extractor().push(frames[:1])[0]
     reference = cv2.resize(frames[0], (100, 75), interpolation=cv2.INTER_AREA)
     assert np.max(np.abs(colour[0].reshape(75, 100, 3) - reference)) <= 0.6
