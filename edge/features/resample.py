@@ -19,8 +19,8 @@ from edge.errors import ConfigError
 
 __all__ = ["StreamingResampler", "resample_ratio"]
 
-ZERO_CROSSINGS = 16  # filter half-width, in periods of the lower of the two rates
-ROLLOFF = 0.9  # pass band edge as a fraction of the lower Nyquist frequency
+ZERO_CROSSINGS = 24  # filter half-width, in periods of the lower of the two rates
+ROLLOFF = 0.95  # cut-off (-6 dB) as a fraction of the lower Nyquist frequency
 KAISER_BETA = 8.0  # about 80 dB stop-band attenuation
 
 
@@ -37,7 +37,7 @@ def resample_ratio(in_rate: float, out_rate: float) -> tuple[int, int]:
 class StreamingResampler:
     """Converts a stream of ``(n, channels)`` float blocks from ``in_rate`` to ``out_rate``.
 
-    Kaiser-windowed sinc low-pass (cut-off at 0.9 of the lower Nyquist
+    Kaiser-windowed sinc low-pass (cut-off at 0.95 of the lower Nyquist
     frequency), applied in polyphase form so only the needed output samples
     are computed. The output lags the input by :attr:`delay_s` seconds; the
     history before the first sample is taken as silence. Equal rates pass

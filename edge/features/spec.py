@@ -75,7 +75,10 @@ class LogMelSpec:
         win_length: Hann window length in samples (<= n_fft, centred in the frame).
         hop_length: samples between frames; the frame rate is ``sample_rate / hop_length``.
         n_mels: mel bands.
-        fmin, fmax: band edges in Hz (``fmax`` None = Nyquist).
+        fmin, fmax: band edges in Hz (``fmax`` None = Nyquist). The default 7600 Hz leaves out
+            the top 5 % below the 8 kHz Nyquist frequency, where every resampler on the way
+            (ALSA, PulseAudio, the source's own) rolls off: a model trained on a file at 16 kHz
+            then stays valid on a microphone that runs at 44.1 or 48 kHz.
         mel_scale: ``slaney`` (librosa's default) or ``htk``.
         mel_norm: ``slaney`` (equal area per filter, librosa's default) or None (peak 1).
         amin: power floor before the log.
@@ -90,7 +93,7 @@ class LogMelSpec:
     hop_length: int = 160
     n_mels: int = 40
     fmin: float = 20.0
-    fmax: float | None = None
+    fmax: float | None = 7600.0
     mel_scale: str = "slaney"
     mel_norm: str | None = "slaney"
     amin: float = 1e-10

@@ -60,7 +60,8 @@ def open_source(spec: str, columns: Sequence[str], rate: str = "max", sample_rat
         ConfigError: unknown kind or malformed argument. SourceError: the device cannot be opened.
         MissingDependencyError: the plugin's optional extra is not installed.
     """
-    kind, _, arg = spec.partition(":")
+    cut = min((i for i in (spec.find(":"), spec.find("?")) if i >= 0), default=len(spec))
+    kind, arg = spec[:cut], spec[cut + 1:] if cut < len(spec) and spec[cut] == ":" else spec[cut:]
     plugin = SOURCES.get(kind.strip().lower())
     if plugin is None or (kind in ("file", "serial", "camera") and not arg):
         forms = ", ".join(p.usage for p in SOURCES.values())

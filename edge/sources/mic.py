@@ -114,7 +114,8 @@ class MicSource:
         self._reading = False
         self._stream: Any = None
         self._lost = 0  # frames dropped since the last queued block (callback thread only)
-        self.overflows = self.dropped_blocks = self.dropped_frames = self.reconnects = 0
+        self.frames_taken = 0  # frames the producer took from the queue
+        self.frames_in = self.overflows = self.dropped_blocks = self.dropped_frames = self.reconnects = 0
         self.last_error: str | None = None
         self.device_name = "?"
         self._chunker: AudioChunker | None = None
@@ -124,6 +125,7 @@ class MicSource:
 
     def _callback(self, indata, frames, time_info, status) -> None:
         """Runs on PortAudio's thread: copy and enqueue, count what cannot be queued."""
+        self.frames_in += frames
         if status.input_overflow:
             self.overflows += 1
         lost = self._lost + (1 if status.input_overflow else 0)
@@ -155,6 +157,7 @@ class MicSource:
                                    else f"no audio for {self.options.stall_s:g} s")
                     continue
                 last_block = time.monotonic()
+                self.frames_taken += len(block)
                 chunk = self._chunker.push(block, stamp, lost)
                 if chunk is not None:
                     yield chunk
@@ -242,11 +245,17 @@ class MicSource:
                 self._drop_stream()
 
     def stats(self) -> dict[str, Any]:
-        """Device and counters for the status message."""
+        """Device and counters for the status message.
+
+        Every frame the device delivered (``frames_in``) was either taken (``frames_taken``),
+        dropped on a full queue (``dropped_frames``) or is waiting (``queued_frames``).
+        """
         chunker = self._chunker
+        queued = sum(len(item[0]) for item in list(self._queue.queue))
         return {"device": self.device_name, "connected": self._stream is not None,
                 "native_rate": chunker.native_rate if chunker else None, "rate": chunker.out_rate if chunker else None,
-                "samples": chunker.samples_out if chunker else 0, "overflows": self.overflows,
+                "frames_in": self.frames_in, "frames_taken": self.frames_taken,
+                "queued_frames": queued, "samples": chunker.samples_out if chunker else 0, "overflows": self.overflows,
                 "dropped_blocks": self.dropped_blocks, "dropped_frames": self.dropped_frames,
                 "reconnects": self.reconnects, "last_error": self.last_error}
 
