@@ -10,6 +10,7 @@ from rich.console import Console
 
 from edgewatch.errors_cli import cli_errors
 from edgewatch.bridge_cmd import bridge
+from edgewatch.devices_cmd import devices
 from edgewatch.firmware_cmd import export_firmware
 from edgewatch.infer import run_infer
 from edgewatch.progress import convert_with_status, print_variants, train_with_progress
@@ -22,6 +23,7 @@ train_app = typer.Typer(no_args_is_help=True, help="Train a model on your data."
 app.add_typer(train_app, name="train")
 app.command("infer", help="Same as edge-infer.")(run_infer)
 app.command("export-firmware")(export_firmware)
+app.command("devices")(devices)
 app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
 console = Console(stderr=True)
 
