@@ -95,7 +95,7 @@ def trained_bundle(pump_data, tmp_path_factory) -> TrainedBundle:
 # ============================================================================
 
 from audio_fixtures import AudioSet, make_audio_set, sox_missing  # noqa: E402
-from virtual_mic import VirtualMic, pulseaudio_missing  # noqa: E402
+from edgewatch.virtual_mic import VirtualMic, pulseaudio_missing  # noqa: E402
 
 HUM_WINDOW, HUM_HOP = 50, 25  # log-mel frames (10 ms each): 0.5 s windows every 0.25 s
 

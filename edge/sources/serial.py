@@ -105,12 +105,18 @@ class SerialLink:
     """An open serial port that yields received bytes and reopens itself after an unplug.
 
     Opens the port at construction (so a wrong path fails before anything else starts).
+    After each read that returned data it waits ``coalesce_s`` (10 ms) so the next read
+    takes what gathered meanwhile: at 1 kHz this cuts the reader's CPU about 3x (measured
+    in benchmarks/sources.py) and costs at most 10 ms of latency; the driver's buffer
+    holds 4 KiB, over 300 ms at 115200 baud.
     """
 
-    def __init__(self, port: str, baud: int = 115200, reconnect_s: float = 30.0, read_timeout: float = 0.1) -> None:
+    def __init__(self, port: str, baud: int = 115200, reconnect_s: float = 30.0, read_timeout: float = 0.1,
+                 coalesce_s: float = 0.01) -> None:
         self.port, self.baud, self.reconnect_s = port, baud, reconnect_s
         self._serial = _pyserial()
         self._timeout = read_timeout
+        self._coalesce = coalesce_s  # after data, let more gather in the driver's buffer before the next read
         self._closed = threading.Event()
         self._lock = threading.RLock()  # guards _port and _reading; re-entrant for close() from a signal handler
         self._reading = False
@@ -158,6 +164,8 @@ class SerialLink:
                         on_reconnect()
                     continue
                 yield data
+                if data and self._coalesce:
+                    self._closed.wait(self._coalesce)
         finally:
             with self._lock:
                 self._reading = False

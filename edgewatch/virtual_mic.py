@@ -1,4 +1,4 @@
-"""A real microphone for tests: a user-mode PulseAudio whose default input is fed by ``paplay``.
+"""A real microphone without hardware: a user-mode PulseAudio whose default input is fed by ``paplay``.
 
 PulseAudio runs as a child process with its runtime files in a temp dir: a
 unix socket, a mono null sink ``vmic_sink``, and ``vmic``, a source
@@ -10,7 +10,7 @@ it through ALSA's pulse plugin (Debian: pulseaudio, pulseaudio-utils,
 libasound2-plugins, libportaudio2), so ``mic`` sources meet a real PortAudio
 stream. ``PULSE_SERVER`` must name the socket before PortAudio initialises.
 Measured: the first ~200 samples of each paplay are lost and the first block
-arrives 0.6-1.9 s after a stream starts.
+arrives 0.6-1.9 s after a stream starts. Used by the tests and by benchmarks/sources.py.
 """
 
 from __future__ import annotations
