@@ -96,6 +96,28 @@ def test_a_bad_file_is_one_clear_error(tmp_path):
         open_source("microphone", ["audio"])
 
 
+def test_the_log_mel_bundle_carries_its_features_and_refuses_inconsistent_ones(hum_bundle, tmp_path):
+    import shutil
+
+    import jsonschema
+
+    from edge.errors import BundleError
+
+    manifest = json.loads((hum_bundle.bundle / "manifest.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "manifest.schema.json").read_text())
+    jsonschema.validate(manifest, schema)
+    spec = load_bundle(hum_bundle.bundle).input
+    assert manifest["features"]["kind"] == "logmel" and spec.source_columns == ("audio",)
+    assert spec.source_rate == 16000 and spec.sample_rate == FRAME_RATE and spec.channels == 40
+    assert manifest["input"]["shape"] == [1, HUM_WINDOW, 40] and spec.media == "audio"
+    broken = tmp_path / "broken"
+    shutil.copytree(hum_bundle.bundle, broken)
+    manifest["features"]["params"]["n_mels"] = 32  # no longer the 40 columns the model eats
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="32 values per frame but its input names 40 columns"):
+        load_bundle(broken)
+
+
 def test_scores_are_identical_whatever_the_chunk_size(hum_bundle):
     """The same audio in chunks of 1, 160, 1000 and 16000 samples -> log-mel -> windows -> LiteRT INT8."""
     bundle = load_bundle(hum_bundle.bundle)
