@@ -7,8 +7,9 @@
     ├── ModelLoadError             a backend cannot load or run a model
     ├── MissingDependencyError     an optional extra is not installed
     ├── SourceError                a data source cannot be opened or read
-    └── SinkError                  an alert sink cannot connect or deliver
-        └── BrokerError            the MQTT broker refused or is unreachable
+    ├── SinkError                  an alert sink cannot connect or deliver
+    │   └── BrokerError            the MQTT broker refused or is unreachable
+    └── UpdateError                a model update was refused (signature, hash, size, archive)
 
 Library code raises these (wrapping third-party errors with ``from exc``);
 only the CLI turns them into one readable line and an exit code. Every message
@@ -27,6 +28,7 @@ __all__ = [
     "SourceError",
     "SinkError",
     "BrokerError",
+    "UpdateError",
 ]
 
 
@@ -64,3 +66,7 @@ class SinkError(EdgewatchError):
 
 class BrokerError(SinkError):
     """The MQTT broker is unreachable or refused the connection."""
+
+
+class UpdateError(EdgewatchError):
+    """A model update was refused or failed: bad signature or hash, too large, truncated, unsafe archive."""

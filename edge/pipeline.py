@@ -10,6 +10,12 @@ A live source (microphone, camera, serial port) is never blocked by a slow
 worker: when the queue is full its chunk is dropped and its samples counted in
 ``overflows``; the features and windows restart after any gap so no window
 spans the hole. Replays wait for the worker instead and lose nothing.
+
+A model prepared elsewhere (a signed update) is offered with ``offer_model``:
+between two chunks it scores the last window (its self-test) and takes over;
+the old model stays open for ``probation_windows`` windows, and if the new
+one raises or scores NaN on a live window the old one takes back that very
+window, so no window is lost either way.
 """
 
 from __future__ import annotations
@@ -29,12 +35,13 @@ from edge.control import Command
 from edge.decide import Decider, DecisionConfig, EventKind
 from edge.errors import EdgewatchError
 from edge.events import AlertContext, EventTracker
-from edge.model import LoadedModel, reload_model
+from edge.model import LoadedModel, reload_model, self_test
+from edge.procinfo import seconds_since_process_start
 from edge.sinks.base import DeliveryReport, Sink
 from edge.sources.base import Chunk, Source
 from edge.window import SlidingWindow, Window
 
-__all__ = ["RunConfig", "Counters", "RunSummary", "Pipeline"]
+__all__ = ["RunConfig", "Counters", "RunSummary", "Pipeline", "ModelOffer"]
 
 _END = object()
 
@@ -49,6 +56,7 @@ class RunConfig:
         status_interval: seconds between calls of the local status callback.
         publish_status_every: seconds between status messages to the sink.
         queue_chunks: bound of the source -> worker queue.
+        probation_windows: windows an offered model runs with the old one kept ready.
     """
 
     device_id: str
@@ -56,6 +64,27 @@ class RunConfig:
     status_interval: float = 0.5
     publish_status_every: float = 30.0
     queue_chunks: int = 64
+    probation_windows: int = 10
+
+
+@dataclass(frozen=True)
+class ModelOffer:
+    """A loaded model waiting to take over between windows.
+
+    ``on_result(None)`` when it has passed its self-test and probation, else
+    ``on_result(reason)``; called once, on the pipeline's worker thread.
+    """
+
+    model: LoadedModel
+    on_result: Callable[[str | None], None]
+
+
+@dataclass
+class _Probation:
+    old: LoadedModel
+    old_threshold: float
+    offer: ModelOffer
+    windows_left: int
 
 
 @dataclass
@@ -70,6 +99,7 @@ class Counters:
     alerts: int = 0
     overflows: int = 0
     last_score: float = math.nan
+    first_window_s: float | None = None  # process age when the first window was scored
     started: float = field(default_factory=time.monotonic)
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=4096))
 
@@ -104,6 +134,7 @@ class Pipeline:
         self._decider = Decider(config.decision)
         self._tracker = self._new_tracker()
         self._last_window: Window | None = None
+        self._probation: _Probation | None = None
 
     @property
     def threshold(self) -> float:
@@ -117,6 +148,10 @@ class Pipeline:
     def submit(self, command: Command) -> None:
         """Queue a validated remote command; applied between chunks by the worker."""
         self._commands.put(command)
+
+    def offer_model(self, offer: ModelOffer) -> None:
+        """Queue a prepared model; self-tested and swapped in between chunks by the worker."""
+        self._commands.put(offer)
 
     def run(self) -> RunSummary:
         """Stream until the source ends; returns the counters and what the sink delivered."""
@@ -144,6 +179,8 @@ class Pipeline:
                 last_published = now
                 self._publish_status()
         producer.join()
+        self._refuse_pending("edge-infer stopped before the new model could take over")
+        self._end_probation()
         if self._error is not None:
             raise self._error
         self._emit(self._tracker.finish(self._decider.finish(), self.threshold))
@@ -199,8 +236,10 @@ class Pipeline:
         if self.paused:
             return
         began = time.perf_counter()
-        score = self.model.scorer(window.values)
+        score = self._score(window.values)
         self.counters.latencies_ms.append((time.perf_counter() - began) * 1000.0)
+        if self.counters.windows == 0:
+            self.counters.first_window_s = seconds_since_process_start()
         self.counters.windows += 1
         self.counters.last_score = score
         event = self._decider.update(score)
@@ -227,6 +266,10 @@ class Pipeline:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
+            if isinstance(command, ModelOffer):
+                self._take_offer(command)
+                self._publish_status()
+                continue
             try:
                 self._apply(command)
                 reply = {"ok": True, "reason": None}
@@ -251,11 +294,75 @@ class Pipeline:
     def _reload(self, path: str | None) -> None:
         probe = self._last_window.values if self._last_window is not None else None
         new = reload_model(self.model, Path(path) if path else None, probe)
-        old, self.model = self.model, new
+        self._end_probation()
+        old = self.model
+        self._use(new)
         old.close()
-        self._set_threshold(float(new.variant.info.get("threshold", new.bundle.threshold)))
-        self._tracker.context = replace(self._tracker.context, model=new.bundle.model_name,
-                                        variant=new.variant.name)
+
+    def _use(self, model: LoadedModel, threshold: float | None = None) -> None:
+        self.model = model
+        self._set_threshold(threshold if threshold is not None
+                            else float(model.variant.info.get("threshold", model.bundle.threshold)))
+        self._tracker.context = replace(self._tracker.context, model=model.bundle.model_name,
+                                        variant=model.variant.name)
+
+    # -- model offers and probation (worker thread) ----------------------------------
+
+    def _take_offer(self, offer: ModelOffer) -> None:
+        self._end_probation()
+        probe = self._last_window.values if self._last_window is not None else None
+        try:
+            self_test(offer.model, probe)
+        except EdgewatchError as exc:
+            offer.model.close()
+            offer.on_result(str(exc))
+            return
+        old, old_threshold = self.model, self.threshold
+        self._use(offer.model)
+        self._probation = _Probation(old, old_threshold, offer, self.config.probation_windows)
+        if self.config.probation_windows <= 0:
+            self._end_probation()
+
+    def _score(self, values: np.ndarray) -> float:
+        if self._probation is None:
+            return self.model.scorer(values)
+        try:
+            score = self.model.scorer(values)
+            failure = None if math.isfinite(score) else f"scored {score} on a live window"
+        except Exception as exc:  # the new model failing must hand the window back to the old one
+            failure = f"failed on a live window: {exc}"
+        if failure is None:
+            self._probation.windows_left -= 1
+            if self._probation.windows_left <= 0:
+                self._end_probation()
+            return score
+        self._roll_back(failure)
+        return self.model.scorer(values)
+
+    def _roll_back(self, failure: str) -> None:
+        probation, self._probation = self._probation, None
+        bad = self.model
+        self._use(probation.old, probation.old_threshold)
+        bad.close()
+        probation.offer.on_result(f"rolled back to {probation.old.version}: the new model {failure}")
+
+    def _end_probation(self) -> None:
+        """The new model has proven itself: release the old one and report success."""
+        if self._probation is None:
+            return
+        probation, self._probation = self._probation, None
+        probation.old.close()
+        probation.offer.on_result(None)
+
+    def _refuse_pending(self, reason: str) -> None:
+        while True:
+            try:
+                item = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, ModelOffer):
+                item.model.close()
+                item.on_result(reason)
 
     def _publish_status(self) -> None:
         c = self.counters
@@ -264,6 +371,8 @@ class Pipeline:
             "device": self.config.device_id,
             "model": self.model.version,
             "variant": self.model.variant.name,
+            "backend": self.model.backend.name,
+            "execution": getattr(self.model.backend, "execution", "cpu"),
             "uptime_s": round(c.elapsed, 3),
             "rows": c.rows, "bad_rows": c.bad_rows, "windows": c.windows,
             "windows_per_s": round(c.windows / c.elapsed, 3) if c.elapsed > 0 else 0.0,

@@ -10,6 +10,7 @@ Example ``edgewatch.toml`` (every key optional; flags override the file)::
     outbox_max_count = 100000     # oldest alerts beyond these bounds are dropped and counted
     outbox_max_bytes = 67108864
     outbox_max_age_s = 2592000
+    backend = "litert"    # or tflite_runtime / onnxruntime; default: the first that is installed
 
     [decision]
     threshold = 0.05      # else the bundle's calibrated one
@@ -28,6 +29,13 @@ Example ``edgewatch.toml`` (every key optional; flags override the file)::
     cert_file = "/etc/edgewatch/pump-1.crt"
     key_file = "/etc/edgewatch/pump-1.key"
     insecure = false
+
+    [update]              # signed model updates over MQTT (cmd/update); off without trusted_keys
+    trusted_keys = ["0dGvVwZ2hAiRmo8o..."]   # public keys printed by "edgewatch keygen" (base64)
+    dir = "/var/lib/edgewatch/bundles"       # default: beside the outbox
+    max_bytes = 67108864                     # largest bundle archive accepted
+    ca_file = "/etc/edgewatch/ca.crt"        # for https:// URLs signed by a private CA
+    probation_windows = 10                   # windows the old model stays ready after a swap
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["InferSettings", "MqttSettings"]
+__all__ = ["InferSettings", "MqttSettings", "UpdateSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +92,31 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class UpdateSettings:
+    """The ``[update]`` table: who may sign bundles, where they are kept, and bounds."""
+
+    trusted_keys: tuple[str, ...] = ()
+    dir: Path | None = None
+    max_bytes: int = 64 * 1024 * 1024
+    ca_file: str | None = None
+    probation_windows: int = 10
+    download_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.trusted_keys, str) or not all(isinstance(k, str) for k in self.trusted_keys):
+            raise ConfigError("[update] trusted_keys must be a list of base64 public keys from 'edgewatch keygen'")
+        object.__setattr__(self, "trusted_keys", tuple(self.trusted_keys))
+        if self.dir is not None:
+            object.__setattr__(self, "dir", Path(self.dir))
+        if self.max_bytes <= 0 or self.probation_windows < 0 or self.download_timeout_s <= 0:
+            raise ConfigError("[update] max_bytes and download_timeout_s must be > 0, probation_windows >= 0")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.trusted_keys)
+
+
+@dataclass(frozen=True)
 class InferSettings:
     """Everything ``edge-infer`` takes."""
 
@@ -91,6 +124,7 @@ class InferSettings:
     source: str | None = None
     device_id: str = "edge"
     variant: str | None = None
+    backend: str | None = None
     rate: str = "max"
     threshold: float | None = None
     k: int | None = None
@@ -102,6 +136,18 @@ class InferSettings:
     outbox_max_bytes: int = OutboxLimits.max_bytes
     outbox_max_age_s: float = OutboxLimits.max_age_s
     mqtt: MqttSettings = field(default_factory=MqttSettings)
+    update: UpdateSettings = field(default_factory=UpdateSettings)
+
+    def state_dir(self) -> Path:
+        """``$XDG_STATE_HOME/edgewatch/<device>`` (``~/.local/state`` by default; ``/var/lib`` under systemd)."""
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state) / "edgewatch" / self.device_id
+
+    def outbox_path(self) -> Path:
+        return self.outbox or self.state_dir() / "outbox.sqlite"
+
+    def update_dir(self) -> Path:
+        return self.update.dir or self.state_dir() / "bundles"
 
     def outbox_limits(self) -> OutboxLimits:
         return OutboxLimits(self.outbox_max_count, self.outbox_max_bytes, self.outbox_max_age_s)
@@ -119,12 +165,13 @@ class InferSettings:
         mqtt = _take(MqttSettings, data.pop("mqtt", {}), f"{path.name} [mqtt]")
         if mqtt.get("password") and path.stat().st_mode & 0o077:
             log.warning("config file %s holds an MQTT password and is readable by others: chmod 600 it", path)
+        update = _take(UpdateSettings, data.pop("update", {}), f"{path.name} [update]")
         decision = data.pop("decision", {})
         flat = {**_take(cls, data, path.name), **_decision_keys(decision, path.name)}
         for key in ("bundle", "outbox"):
             if flat.get(key) is not None:
                 flat[key] = Path(flat[key])
-        return cls(**flat, mqtt=MqttSettings(**mqtt))
+        return cls(**flat, mqtt=MqttSettings(**mqtt), update=UpdateSettings(**update))
 
     def with_overrides(self, mqtt: dict[str, Any] | None = None, **flags: Any) -> "InferSettings":
         """A copy with every flag that was given (not None) taking precedence."""
@@ -132,18 +179,11 @@ class InferSettings:
         given_mqtt = {k: v for k, v in (mqtt or {}).items() if v is not None}
         return replace(self, **given, mqtt=replace(self.mqtt, **given_mqtt))
 
-    def required(self) -> tuple[Path, str]:
-        """``(bundle, source)``, which must come from a flag or the file."""
-        if self.bundle is None or self.source is None:
-            missing = "--bundle" if self.bundle is None else "--source"
-            raise ConfigError(f"{missing} is required (as a flag, or in the --config file)")
-        return self.bundle, self.source
-
 
 def _take(cls: type, table: dict, where: str) -> dict:
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table")
-    known = {f.name for f in fields(cls)} - {"mqtt"}
+    known = {f.name for f in fields(cls)} - {"mqtt", "update"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

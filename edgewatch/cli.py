@@ -12,7 +12,9 @@ from edgewatch.errors_cli import cli_errors
 from edgewatch.bridge_cmd import bridge
 from edgewatch.devices_cmd import devices
 from edgewatch.firmware_cmd import export_firmware
-from edgewatch.infer import run_infer
+from edgewatch.infer import run as run_infer
+from edgewatch.device_cmd import doctor, service_app
+from edgewatch.update_cmd import keygen, send_update, sign
 from edgewatch.progress import convert_with_status, print_variants, train_with_progress
 
 __all__ = ["app", "main"]
@@ -21,10 +23,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Sequence models from training to alerts on small devices.")
 train_app = typer.Typer(no_args_is_help=True, help="Train a model on your data.")
 app.add_typer(train_app, name="train")
-app.command("infer", help="Same as edge-infer.")(run_infer)
+
+
+@app.command("infer", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def infer_cmd(ctx: typer.Context) -> None:
+    """Same as edge-infer (its flags; --help lists them)."""
+    raise typer.Exit(run_infer(list(ctx.args)))
+
+
 app.command("export-firmware")(export_firmware)
 app.command("devices")(devices)
 app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
+app.command("doctor")(doctor)
+app.add_typer(service_app, name="service")
+app.command("keygen")(keygen)
+app.command("sign")(sign)
+app.command("update")(send_update)
 console = Console(stderr=True)
 
 

@@ -19,6 +19,7 @@ class Received:
     topic: str
     payload: bytes
     retain: bool
+    dup: bool = False  # the broker re-sent it (its leg's QoS 1 redelivery)
 
     @property
     def text(self) -> str:
@@ -57,7 +58,7 @@ class MqttCollector:
 
     def _on_message(self, client, userdata, msg) -> None:  # noqa: ANN001
         with self._cond:
-            self._messages.append(Received(msg.topic, bytes(msg.payload), bool(msg.retain)))
+            self._messages.append(Received(msg.topic, bytes(msg.payload), bool(msg.retain), bool(msg.dup)))
             self._cond.notify_all()
 
     def __enter__(self) -> "MqttCollector":

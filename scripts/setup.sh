@@ -48,8 +48,24 @@ install_python_packages() {
     fi
 }
 
+# A second, light venv where LiteRT and onnxruntime are absent and tflite-runtime (whose last release,
+# 2.14, needs numpy<2) is the only backend: the tests run edge-infer in it to prove the fallback for real.
+install_tflite_runtime_venv() {
+    local stamp=.venv-tflite/.edgewatch-installed want
+    want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+    [ -x .venv-tflite/bin/python ] || "$PYTHON" -m venv .venv-tflite
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        echo "installing the tflite-runtime test venv (.venv-tflite)"
+        .venv-tflite/bin/python -m pip install -q 'tflite-runtime==2.14.*' 'numpy<2' 'paho-mqtt>=2.1,<3' \
+            'typer>=0.12' 'rich>=13' 'cryptography>=42'
+        .venv-tflite/bin/python -m pip install -q --no-deps -e .
+        echo "$want" > "$stamp"
+    fi
+}
+
 install_debian_packages
 install_python_packages
+install_tflite_runtime_venv
 export PATH="$PWD/.venv/bin:$PATH"
 
 what=${1:-install}

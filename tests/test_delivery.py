@@ -135,8 +135,11 @@ def test_thousands_of_alerts_survive_repeated_broker_restarts(tmp_path, mqtt_col
     ids = [Alert.from_json(m.payload).id for m in received]
     first_seen = list(dict.fromkeys(ids))
     assert first_seen == [a.id for a in alerts]  # nothing lost, order kept
-    duplicates = sum(n - 1 for n in Counter(ids).values())
-    assert duplicates <= 3 * 20  # only what was in flight at a restart (QoS 1 redelivery)
+    # QoS 1 redelivery on two legs, at most what was in flight (20 each) at each of the 3 restarts:
+    # device -> broker (the sink re-sends what had no PUBACK) and broker -> collector (flagged dup).
+    from_device = [Alert.from_json(m.payload).id for m in received if not m.dup]
+    assert sum(n - 1 for n in Counter(from_device).values()) <= 3 * 20
+    assert sum(n - 1 for n in Counter(ids).values()) <= 3 * (20 + 20)
     assert report.undelivered == 0 and sink.connects == 4
     assert Outbox(tmp_path / "o.sqlite").depth == 0
 

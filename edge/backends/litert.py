@@ -1,77 +1,37 @@
-"""LiteRT (ai-edge-litert) backend for ``.tflite`` models, float or integer I/O."""
+"""LiteRT (ai-edge-litert) backend for ``.tflite`` models: the first choice for TFLite."""
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
-import numpy as np
+from edge.backends.tflite_interpreter import TFLiteInterpreterBackend, quantize
+from edge.errors import MissingDependencyError
 
-from edge.native_output import native_output_silenced
-from edge.errors import MissingDependencyError, ModelLoadError
+__all__ = ["LiteRTBackend", "quantize", "probe"]
 
-__all__ = ["LiteRTBackend"]
+INSTALL_HINT = "pip install 'ai-edge-litert>=2.3'"
 
 
-def _interpreter_class():
+def _interpreter_class() -> type:
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
-        raise MissingDependencyError(
-            "the LiteRT backend needs ai-edge-litert: pip install 'ai-edge-litert>=2.3'"
-        ) from exc
+        raise MissingDependencyError(f"the LiteRT backend needs ai-edge-litert: {INSTALL_HINT}") from exc
     return Interpreter
 
 
-def quantize(values: np.ndarray, scale: float, zero_point: int, dtype: type) -> np.ndarray:
-    """Affine quantization with rounding and saturation to ``dtype``'s range."""
-    info = np.iinfo(dtype)
-    scaled = np.round(values / scale) + zero_point
-    return np.clip(scaled, info.min, info.max).astype(dtype)
+def probe() -> str:
+    """The installed version, after checking the interpreter imports; ``MissingDependencyError`` if not."""
+    _interpreter_class()
+    return metadata.version("ai-edge-litert")
 
 
-class LiteRTBackend:
-    """Runs a TFLite model with the LiteRT interpreter (XNNPACK where it applies).
-
-    The fused LSTM op keeps state across ``invoke()``; every window starts
-    from ``reset_all_variables()`` so results do not drift.
-    """
+class LiteRTBackend(TFLiteInterpreterBackend):
+    """Runs a TFLite model with the LiteRT interpreter (XNNPACK where it applies)."""
 
     name = "litert"
+    label = "LiteRT"
 
     def __init__(self, model_path: Path, threads: int = 1) -> None:
-        interpreter_class = _interpreter_class()
-        try:
-            with native_output_silenced(2):
-                self._interp = interpreter_class(model_path=str(model_path), num_threads=threads)
-                self._interp.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(f"LiteRT cannot load {Path(model_path).name}: {reason}") from exc
-        self._in = self._interp.get_input_details()[0]
-        self._out = self._interp.get_output_details()[0]
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(int(v) for v in self._in["shape"])
-
-    def run(self, window: np.ndarray) -> np.ndarray:
-        data = np.asarray(window, dtype=np.float32).reshape(self.input_shape)
-        dtype = self._in["dtype"]
-        if dtype != np.float32:
-            scale, zero = self._in["quantization"]
-            data = quantize(data, scale, zero, dtype)
-        self._interp.reset_all_variables()
-        self._interp.set_tensor(self._in["index"], data)
-        self._interp.invoke()
-        out = self._interp.get_tensor(self._out["index"])
-        if self._out["dtype"] != np.float32:
-            scale, zero = self._out["quantization"]
-            return (out.astype(np.float32) - zero) * np.float32(scale)
-        return out.copy()
-
-    def op_names(self) -> list[str]:
-        """Names of the ops in the model graph (for pre-flight checks and reports)."""
-        return sorted({op["op_name"] for op in self._interp._get_ops_details()})
-
-    def close(self) -> None:
-        self._interp = None
+        super().__init__(model_path, threads, _interpreter_class())
