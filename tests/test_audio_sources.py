@@ -200,10 +200,12 @@ def test_the_microphone_comes_back_after_the_audio_server_restarts(virtual_mic, 
     tone = _tone(tmp_path, "tone.wav", 500.0, 3.0)
     source = open_source("mic:?stall=1&reconnect=20", ["audio"], sample_rate=16000, media="audio")
     heard_after: list[np.ndarray] = []
+    gaps: list[int] = []
     restarted = threading.Event()
 
     def read() -> None:
         for chunk in source.chunks():
+            gaps.append(chunk.gap)
             if restarted.is_set():
                 heard_after.append(chunk.values[np.abs(chunk.values[:, 0]) > 1e-3])
 
@@ -228,6 +230,7 @@ def test_the_microphone_comes_back_after_the_audio_server_restarts(virtual_mic, 
         reader.join(timeout=5)
     assert stats["reconnects"] >= 1 and stats["last_error"], stats
     assert sum(map(len, heard_after)) >= 8000, stats
+    assert gaps[0] == 0 and sum(1 for g in gaps if g) == stats["reconnects"], (gaps[:5], stats)  # windows restart
 
 
 def test_an_unknown_microphone_names_the_inputs_there_are(virtual_mic):

@@ -11,7 +11,7 @@ blocks and never raises); a full queue drops the block and counts it. Input
 overflows flagged by PortAudio are counted too, and both mark a gap so the
 pipeline restarts its windows instead of scoring across the hole. When the
 device fails (the stream ends by itself, or no audio arrives for ``stall``
-seconds) the stream is closed and reopened with backoff, re-enumerating the
+seconds; a new stream gets at least 5 s for its first block) the stream is closed and reopened with backoff, re-enumerating the
 devices (a replugged USB microphone gets a new index), for up to ``reconnect``
 seconds; then ``SourceError``.
 
@@ -45,6 +45,8 @@ __all__ = ["MicOptions", "MicSource", "parse_mic_spec", "open_mic", "sounddevice
 
 log = logging.getLogger(__name__)
 _KEYS = ("rate", "reconnect", "stall", "queue", "blocksize")
+STARTUP_S = 5.0  # longest wait for a (re)opened stream's first block
+CLOSE_TIMEOUT_S = 2.0  # longest wait for PortAudio to close a stream
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class MicSource:
         self._reading = False
         self._stream: Any = None
         self._lost = 0  # frames dropped since the last queued block (callback thread only)
+        self._reopened = False  # producer thread only
+        self._stuck: list[threading.Thread] = []  # closes PortAudio never finished
         self.frames_taken = 0  # frames the producer took from the queue
         self.frames_in = self.overflows = self.dropped_blocks = self.dropped_frames = self.reconnects = 0
         self.last_error: str | None = None
@@ -145,21 +149,24 @@ class MicSource:
         with self._lock:
             self._reading = True
         try:
-            last_block = time.monotonic()
+            # a stream's first block takes up to ~2 s (measured through PulseAudio): allow STARTUP_S for it
+            deadline = time.monotonic() + max(self.options.stall_s, STARTUP_S)
             while not self._closed.is_set():
                 if self._stream is None:
                     self._reopen()
-                    last_block = time.monotonic()
+                    deadline = time.monotonic() + max(self.options.stall_s, STARTUP_S)
                     continue
                 try:
                     block, stamp, lost = self._queue.get(timeout=0.2)
                 except queue.Empty:
-                    if self._ended.is_set() or time.monotonic() - last_block > self.options.stall_s:
+                    if self._ended.is_set() or time.monotonic() > deadline:
                         self._fail("the stream stopped" if self._ended.is_set()
                                    else f"no audio for {self.options.stall_s:g} s")
                     continue
-                last_block = time.monotonic()
+                deadline = time.monotonic() + self.options.stall_s
                 self.frames_taken += len(block)
+                if self._reopened:  # the first block of a reopened stream follows a gap
+                    lost, self._reopened = lost + 1, False
                 chunk = self._chunker.push(block, stamp, lost)
                 if chunk is not None:
                     yield chunk
@@ -172,9 +179,13 @@ class MicSource:
         sd = self._sd
         try:
             info = sd.query_devices(self.options.device, kind="input")
-        except (ValueError, sd.PortAudioError) as exc:
-            raise SourceError(f"no input device matches {self.spec!r} ({exc}); inputs: {_input_names(sd)} "
-                              "(edgewatch devices lists them)") from exc
+        except (ValueError, sd.PortAudioError):
+            self._reinitialise_portaudio()  # PortAudio lists devices once; this one may have come since
+            try:
+                info = sd.query_devices(self.options.device, kind="input")
+            except (ValueError, sd.PortAudioError) as exc:
+                raise SourceError(f"no input device matches {self.spec!r} ({exc}); inputs: {_input_names(sd)} "
+                                  "(edgewatch devices lists them)") from exc
         native = self.options.rate or float(info["default_samplerate"])
         rate = target_rate(self._request, native, self.spec)
         if self._chunker is None or self._chunker.native_rate != native:
@@ -216,12 +227,18 @@ class MicSource:
                 delay = min(delay * 2, 2.0)
                 continue
             self.reconnects += 1
-            self._lost += 1  # the next block follows a gap
+            self._reopened = True
             log.info("microphone %s reopened (reconnect %d)", self.device_name, self.reconnects)
             return
 
     def _reinitialise_portaudio(self) -> None:
-        """Let PortAudio list the devices afresh (our stream is closed; no other is open here)."""
+        """Let PortAudio list the devices afresh (our stream is closed; no other is open here).
+
+        Skipped while a stream PortAudio would not close is still around: terminating
+        would wait for it too.
+        """
+        if any(t.is_alive() for t in self._stuck):
+            return
         terminate, initialize = getattr(self._sd, "_terminate", None), getattr(self._sd, "_initialize", None)
         if terminate is not None and initialize is not None:
             with native_output_silenced(2):
@@ -229,14 +246,23 @@ class MicSource:
                 initialize()
 
     def _drop_stream(self) -> None:
-        """Close the stream, ignoring errors from a vanished device (caller holds the lock)."""
+        """Close the stream, ignoring errors from a vanished device (caller holds the lock).
+
+        The close runs on a helper thread and is abandoned after CLOSE_TIMEOUT_S: measured,
+        PortAudio's ALSA stream can hang for good in close after its PulseAudio server died,
+        and a wedged handle must not freeze the source that is meant to reconnect.
+        """
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                with native_output_silenced(2):
-                    stream.close(ignore_errors=True)
-            except Exception:  # noqa: BLE001 - a vanished device may fail to close cleanly
-                log.debug("error closing %s", self.spec, exc_info=True)
+        if stream is None:
+            return
+        closer = threading.Thread(target=_close_quietly, args=(stream, self.spec), daemon=True,
+                                  name="edgewatch-mic-close")
+        closer.start()
+        closer.join(CLOSE_TIMEOUT_S)
+        if closer.is_alive():
+            self._stuck.append(closer)
+            log.warning("PortAudio did not close %s within %g s; abandoning that stream", self.device_name,
+                        CLOSE_TIMEOUT_S)
 
     # -- any thread ---------------------------------------------------------------
 
@@ -260,7 +286,14 @@ class MicSource:
                 "frames_in": self.frames_in, "frames_taken": self.frames_taken,
                 "queued_frames": queued, "samples": chunker.samples_out if chunker else 0, "overflows": self.overflows,
                 "dropped_blocks": self.dropped_blocks, "dropped_frames": self.dropped_frames,
-                "reconnects": self.reconnects, "last_error": self.last_error}
+                "reconnects": self.reconnects, "abandoned_streams": len(self._stuck), "last_error": self.last_error}
+
+
+def _close_quietly(stream: Any, spec: str) -> None:
+    try:
+        stream.close(ignore_errors=True)
+    except Exception:  # noqa: BLE001 - a vanished device may fail to close cleanly
+        log.debug("error closing %s", spec, exc_info=True)
 
 
 def open_mic(arg: str, request: StreamRequest) -> MicSource:
