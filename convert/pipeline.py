@@ -18,11 +18,12 @@ from convert.autoencoder import AutoencoderSpec
 from convert.bundle_writer import BundleWriter
 from convert.evaluate import agreement, keras_scores, median_latency_ms, variant_scores
 from convert.export import Precision, rebuild_batch1, to_onnx, to_tflite
+from convert.recordings import read_training_table
 from convert.train import read_sidecar, sidecar_path
 from edge.bundle import SCHEMA_VERSION, load_bundle, sha256_file
-from edge.csvdata import read_table
 from edge.decide import DecisionConfig
 from edge.errors import ConfigError, ModelLoadError
+from edge.features import feature_spec_from_dict
 from edge.scaler import StandardScaler
 from edge.score import CHANNEL_MAX_MSE, RECONSTRUCTION_MSE, ScoreSpec
 
@@ -106,7 +107,8 @@ def _load_keras(path: Path):
 def _load_data(sidecar: dict, data_path: Path, config: ConvertConfig) -> _Data:
     columns, window, hop = sidecar["columns"], sidecar["window"], sidecar["hop"]
     scaler = StandardScaler.from_dict(sidecar["scaler"])
-    table = read_table(data_path, columns)
+    features = feature_spec_from_dict(sidecar.get("features"))
+    table = read_training_table(data_path, features, columns)
     same_file = sha256_file(data_path) == sidecar["data"]["sha256"]
     if same_file:
         start, end = sidecar["data"]["train_rows"]
@@ -116,7 +118,7 @@ def _load_data(sidecar: dict, data_path: Path, config: ConvertConfig) -> _Data:
         train, tail = table.values, table.values
         calib_source = f"{data_path.name} (not the training file)"
     if config.calibration_data is not None:
-        tail = read_table(config.calibration_data, columns).values
+        tail = read_training_table(config.calibration_data, features, columns).values
         calib_source = f"{Path(config.calibration_data).name}"
     score = ScoreSpec.from_dict(sidecar.get("score")) if config.score is None else score_spec_for(config.score, train)
     score.check_channels(len(columns))
@@ -200,6 +202,7 @@ def _manifest(sidecar, data: _Data, config: ConvertConfig, variants, choice, fil
             "dtype": "float32",
             "shape": [1, sidecar["window"], len(sidecar["columns"])],
         },
+        **({"features": sidecar["features"]} if "features" in sidecar else {}),
         "scaler": data.scaler.to_dict(),
         "score": {**data.score.to_dict(), "description": SCORE_DESCRIPTIONS[data.score.kind]},
         "threshold": {**choice.to_dict(), "variant": config.default_variant, "calibration_data": data.calib_source},

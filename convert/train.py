@@ -19,9 +19,10 @@ from calibration.dataset import make_windows
 from calibration.drift import SCORE_CHOICES, score_spec_for
 from convert import _deps
 from convert.autoencoder import FAMILY, AutoencoderSpec, build_autoencoder
+from convert.recordings import feature_spec_named, read_training_table, table_rate
 from edge.bundle import sha256_file
-from edge.csvdata import read_table
 from edge.errors import ConfigError, DataError
+from edge.features import NoFeatures
 from edge.scaler import StandardScaler
 
 __all__ = ["TrainConfig", "TrainResult", "train_autoencoder", "sidecar_path", "read_sidecar"]
@@ -45,6 +46,7 @@ class TrainConfig:
     seed: int = 0
     sample_rate: float | None = None
     score: str = "mse"  # a key of calibration.drift.SCORE_CHOICES
+    features: str = "none"  # none | logmel | mfcc (the WAV recording's frames, default parameters)
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)
@@ -84,7 +86,8 @@ def train_autoencoder(
 ) -> TrainResult:
     """Fit the autoencoder on ``data_path``, save it to ``out`` with its sidecar."""
     config.check()
-    table = read_table(data_path)
+    features = feature_spec_named(config.features)
+    table = read_training_table(data_path, features)
     n_train = int(len(table.values) * (1.0 - config.holdout_fraction))
     if n_train < config.window * 4 or len(table.values) - n_train < config.window:
         raise DataError(
@@ -113,6 +116,9 @@ def train_autoencoder(
     model.save(out)
     sidecar = _sidecar(data_path, table, spec, scaler, hop, n_train, config)
     sidecar["score"] = score.to_dict()
+    if not isinstance(features, NoFeatures):
+        sidecar["features"] = features.to_dict()
+        sidecar["sample_rate"] = features.frame_rate
     sidecar_path(out).write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
     losses = history.history
     return TrainResult(out, sidecar, len(losses["loss"]), float(losses["loss"][-1]), float(np.min(losses["val_loss"])))
@@ -127,7 +133,7 @@ def _epoch_reporter(keras, total: int, on_epoch: EpochCallback):
 
 
 def _sidecar(data_path, table, spec, scaler, hop, n_train, config) -> dict:
-    sample_rate = config.sample_rate or table.sample_rate
+    sample_rate = config.sample_rate or table_rate(table, feature_spec_named(config.features))
     return {
         "family": FAMILY,
         "architecture": spec.to_dict(),

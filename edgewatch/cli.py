@@ -10,6 +10,7 @@ from rich.console import Console
 
 from edgewatch.errors_cli import cli_errors
 from edgewatch.bridge_cmd import bridge
+from edgewatch.devices_cmd import devices
 from edgewatch.firmware_cmd import export_firmware
 from edgewatch.infer import run as run_infer
 from edgewatch.device_cmd import doctor, service_app
@@ -32,6 +33,7 @@ def infer_cmd(ctx: typer.Context) -> None:
 
 
 app.command("export-firmware")(export_firmware)
+app.command("devices")(devices)
 app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
 app.command("doctor")(doctor)
 app.add_typer(service_app, name="service")
@@ -44,7 +46,7 @@ console = Console(stderr=True)
 @train_app.command("autoencoder")
 @cli_errors
 def train_autoencoder_cmd(
-    data: Annotated[Path, typer.Option(help="CSV of normal operation: header, numeric columns, optional timestamp.")],
+    data: Annotated[Path, typer.Option(help="CSV of normal operation: header, numeric columns, optional timestamp; or a WAV with --features.")],
     out: Annotated[Path, typer.Option(help="Where to write the .keras model (a .edgewatch.json sidecar goes beside it).")],
     window: Annotated[int, typer.Option(help="Rows per window.")] = 60,
     hop: Annotated[Optional[int], typer.Option(help="Rows between windows on the device (default window/10).")] = None,
@@ -55,12 +57,13 @@ def train_autoencoder_cmd(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     score: Annotated[str, typer.Option(help="Window score: 'mse' (mean squared error) or 'channel-max' (worst "
                                             "channel, slow-drifting channels down-weighted).")] = "mse",
+    features: Annotated[str, typer.Option(help="none (CSV rows), or logmel / mfcc frames of a WAV recording (16 kHz, 10 ms hop); window and hop then count frames.")] = "none",
 ) -> None:
-    """Fit an LSTM autoencoder on sliding windows of a multivariate CSV."""
+    """Fit an LSTM autoencoder on sliding windows of a multivariate CSV (or of a WAV's log-mel/MFCC frames)."""
     from convert.train import TrainConfig
 
     config = TrainConfig(window=window, hop=hop, units=units, epochs=epochs, holdout_fraction=holdout,
-                         sample_rate=sample_rate, seed=seed, score=score)
+                         sample_rate=sample_rate, seed=seed, score=score, features=features)
     train_with_progress(data, out, config, console)
 
 
