@@ -95,6 +95,8 @@ def build_manifest(loaded, family: Family, data_path: Path, config, results: dic
         "skipped_variants": {n: r.reason for n, r in results.items() if isinstance(r, Skipped)},
         "files": files,
     }
+    if sidecar.get("features"):
+        manifest["features"] = sidecar["features"]
     if sidecar.get("frame_shape"):
         manifest["input"]["frame_shape"] = sidecar["frame_shape"]
     if labels:

@@ -35,7 +35,8 @@ from convert.report import write_report
 from convert.variants import DEFAULT_MAX_UNROLL_STEPS, VARIANTS, Built, ConversionInputs, build_variants
 from edge.bundle import load_bundle
 from edge.choice import DEFAULT_SPEED_TOLERANCE, Candidate, choose_default, measure_latencies
-from edge.csvdata import read_table
+from convert.recordings import read_training_table
+from edge.features import feature_spec_from_dict
 from edge.decide import DecisionConfig
 from edge.errors import ConfigError
 
@@ -214,7 +215,8 @@ def _eval_data(task: Task, dataset: Dataset, sidecar: dict, config: ConvertConfi
         return EvalData(inputs, targets)
     from edge.scaler import StandardScaler
 
-    table = read_table(config.calibration_data, sidecar["columns"])
+    features = feature_spec_from_dict(sidecar.get("features"))
+    table = read_training_table(config.calibration_data, features, sidecar["columns"])
     windows = StandardScaler.from_dict(sidecar["scaler"]).transform(make_windows(table.values, sidecar["window"], 1))
     horizon = sidecar["window"] - int(sidecar["architecture"]["window"])
     calib_in, calib_target = (windows[:, :-horizon], windows[:, -horizon:]) if task is Task.FORECAST \

@@ -21,7 +21,8 @@ from convert.data import Dataset, DataOptions
 from convert.families import Task
 from convert.families.autoencoder import FAMILY as AUTOENCODER
 from convert.recipes import recipe_for
-from edge.csvdata import read_table
+from convert.recordings import read_training_table
+from edge.features import feature_spec_from_dict
 from edge.errors import ConfigError
 
 __all__ = ["TrainConfig", "TrainResult", "train_model", "train_autoencoder", "fit", "sidecar_path", "read_sidecar",
@@ -55,6 +56,7 @@ class TrainConfig:
     seed: int = 0
     sample_rate: float | None = None
     score: str = "mse"  # autoencoder window score: a key of calibration.drift.SCORE_CHOICES
+    features: str = "none"  # none | logmel | mfcc (a WAV recording's frames, default parameters)
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)
@@ -128,9 +130,10 @@ def train_model(data_path: Path, out: Path, config: TrainConfig, on_epoch: Epoch
 
 
 def training_rows(data_path: Path, sidecar: dict) -> np.ndarray:
-    """The raw rows a sensor model trained on (for drift weights of the ``channel-max`` score)."""
+    """The raw rows (or feature frames) a sensor model trained on (drift weights of the ``channel-max`` score)."""
     start, end = sidecar["data"]["train_rows"]
-    return read_table(data_path, sidecar["columns"]).values[start:end]
+    features = feature_spec_from_dict(sidecar.get("features"))
+    return read_training_table(data_path, features, sidecar["columns"]).values[start:end]
 
 
 def train_autoencoder(data_path: Path, out: Path, config: TrainConfig, on_epoch: EpochCallback | None = None):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from edge.decide import DecisionConfig
 from edge.errors import BundleError, ConfigError
+from edge.features import FeatureSpec, NoFeatures, Passthrough, feature_spec_from_dict
 from edge.scaler import StandardScaler
 from edge.score import ScoreSpec
 
@@ -29,16 +30,41 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What the model eats: windows of ``window`` rows of ``columns``, every ``hop`` rows."""
+    """What the model eats: windows of ``window`` rows of ``columns``, every ``hop`` rows.
+
+    With ``features`` (the manifest's ``features`` object), a row is a feature
+    frame: ``columns`` name the feature channels and ``sample_rate`` is the frame
+    rate, while the source delivers ``source_columns`` at ``source_rate``.
+    """
 
     window: int
     hop: int
     columns: tuple[str, ...]
     sample_rate: float | None
+    features: FeatureSpec = NoFeatures()
 
     @property
     def channels(self) -> int:
         return len(self.columns)
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        """Raw columns the source must deliver, in order."""
+        return self.columns if isinstance(self.features, NoFeatures) else self.features.source_columns
+
+    @property
+    def source_rate(self) -> float | None:
+        """Raw samples (or camera frames) per second the source must deliver."""
+        return self.sample_rate if isinstance(self.features, NoFeatures) else self.features.source_rate
+
+    @property
+    def media(self) -> str:
+        """``rows``, ``audio`` or ``video``: what the features take from the source."""
+        return self.features.media
+
+    def extractor(self):
+        """A fresh streaming feature extractor (rows pass through unchanged without features)."""
+        return Passthrough(self.channels) if isinstance(self.features, NoFeatures) else self.features.extractor()
 
 
 @dataclass(frozen=True)
@@ -166,6 +192,21 @@ def _score_spec(manifest: dict, channels: int) -> ScoreSpec:
         raise BundleError(f"the bundle's score spec is not usable here ({exc}); "
                           "upgrade edgewatch or re-run edgewatch convert") from exc
     return score
+def _input_spec(spec: dict, features: dict | None) -> InputSpec:
+    """The manifest's ``input`` and ``features``; frame counts and rates must agree."""
+    try:
+        parsed = feature_spec_from_dict(features)
+    except ConfigError as exc:
+        raise BundleError(f"the bundle's features are not usable here ({exc}); upgrade edgewatch or re-convert") from exc
+    result = InputSpec(int(spec["window"]), int(spec["hop"]), tuple(spec["columns"]), spec.get("sample_rate"), parsed)
+    if not isinstance(parsed, NoFeatures):
+        if parsed.dims != result.channels:
+            raise BundleError(f"the manifest's {parsed.kind} features give {parsed.dims} values per frame but its "
+                              f"input names {result.channels} columns; re-run edgewatch convert")
+        if result.sample_rate and abs(result.sample_rate - parsed.frame_rate) > 1e-6 * parsed.frame_rate:
+            raise BundleError(f"the manifest's input rate {result.sample_rate} is not the {parsed.kind} frame rate "
+                              f"{parsed.frame_rate:g}; re-run edgewatch convert")
+    return result
 
 
 def _build(root: Path, manifest: dict) -> Bundle:
@@ -180,13 +221,13 @@ def _build(root: Path, manifest: dict) -> Bundle:
     default = manifest["default_variant"]
     if default not in variants:
         raise BundleError(f"default variant {default!r} is not among the bundle's variants")
-    columns = tuple(spec["columns"])
+    input_spec = _input_spec(spec, manifest.get("features"))
     return Bundle(
         root=root,
         model_name=manifest["model"]["name"],
-        input=InputSpec(int(spec["window"]), int(spec["hop"]), columns, spec.get("sample_rate")),
+        input=input_spec,
         scaler=StandardScaler.from_dict(manifest["scaler"]),
-        score=_score_spec(manifest, len(columns)),
+        score=_score_spec(manifest, input_spec.channels),
         threshold=threshold,
         k=int(decision["k"]),
         n=int(decision["n"]),

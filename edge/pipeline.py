@@ -1,9 +1,15 @@
 """One source, one model, one sink: windows -> scores -> events -> alerts.
 
 A producer thread pulls chunks from the source into a bounded queue; the
-calling thread windows, scores, decides, applies remote commands between
+calling thread turns them into feature frames (the bundle's features, streaming),
+windows, scores, decides, applies remote commands between
 chunks and hands alerts, status and replies to the sink. The pipeline owns
 the counters, which the status callback reads.
+
+A live source (microphone, camera, serial port) is never blocked by a slow
+worker: when the queue is full its chunk is dropped and its samples counted in
+``overflows``; the features and windows restart after any gap so no window
+spans the hole. Replays wait for the worker instead and lose nothing.
 
 A model prepared elsewhere (a signed update) is offered with ``offer_model``:
 between two chunks it scores the last window (its self-test) and takes over;
@@ -150,6 +156,7 @@ class Pipeline:
     def run(self) -> RunSummary:
         """Stream until the source ends; returns the counters and what the sink delivered."""
         spec = self.model.bundle.input
+        features = spec.extractor()
         windows = SlidingWindow(spec.window, spec.hop, spec.channels)
         producer = threading.Thread(target=self._produce, name="edgewatch-source", daemon=True)
         producer.start()
@@ -157,7 +164,11 @@ class Pipeline:
         self._publish_status()
         for chunk in self._consume():
             self._count_rows(chunk)
-            for window in windows.push(chunk.values, chunk.times):
+            if chunk.gap:
+                features.reset()
+                windows.restart()
+            frames, times = features.push(chunk.values, chunk.times)
+            for window in windows.push(frames, times):
                 self._handle(window)
             self._apply_commands()
             now = time.monotonic()
@@ -177,8 +188,19 @@ class Pipeline:
         return RunSummary(self.counters, self.sink.close(), self._decider.suppressed)
 
     def _produce(self) -> None:
+        live, lost = getattr(self.source, "live", False), 0
         try:
             for chunk in self.source.chunks():
+                if live:  # never block a device: drop and count, and mark the gap on the next chunk
+                    try:
+                        self._queue.put_nowait(replace(chunk, gap=chunk.gap + lost) if lost else chunk)
+                        lost = 0
+                    except queue.Full:
+                        lost += len(chunk.values)
+                        self.counters.overflows += len(chunk.values)
+                    if self._stop.is_set():
+                        break
+                    continue
                 while not self._stop.is_set():
                     try:
                         self._queue.put(chunk, timeout=0.2)

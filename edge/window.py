@@ -76,6 +76,15 @@ class SlidingWindow:
         self._drop_consumed()
         return windows
 
+    def restart(self) -> None:
+        """After a gap in the stream: drop the partial window; the next one starts with the next sample.
+
+        Stream indices keep counting from where they were, so windows stay ordered.
+        """
+        self._buf_start = self._next_start = self.samples_seen
+        self._buf = self._buf[:0]
+        self._times = self._times[:0]
+
     def _drop_consumed(self) -> None:
         """Forget samples no future window can contain."""
         drop = min(self._next_start - self._buf_start, len(self._buf))

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from edgewatch.errors_cli import cli_errors
 from edgewatch.bridge_cmd import bridge
+from edgewatch.devices_cmd import devices
 from edgewatch.firmware_cmd import export_firmware
 from edgewatch.infer import run as run_infer
 from edgewatch.device_cmd import doctor, service_app
@@ -37,6 +38,7 @@ def infer_cmd(ctx: typer.Context) -> None:
 
 
 app.command("export-firmware")(export_firmware)
+app.command("devices")(devices)
 app.command("bridge", help="Relay an MCU's inference results (serial frames) to the MQTT alert topics.")(bridge)
 app.command("doctor")(doctor)
 app.add_typer(service_app, name="service")

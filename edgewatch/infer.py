@@ -49,8 +49,9 @@ def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
     decision = loaded.decision(model.variant, settings.threshold, settings.k, settings.n, settings.cooldown_s,
                                settings.release)
     try:
-        stream = open_source(_source(settings), loaded.input.columns, rate=settings.rate,
-                             sample_rate=loaded.input.sample_rate)
+        wanted = loaded.input  # what the bundle's features (or its rows) need from the source
+        stream = open_source(_source(settings), wanted.source_columns, rate=settings.rate,
+                             sample_rate=wanted.source_rate, media=wanted.media)
         sink = _make_sink(settings)
         sink.open()
     except BaseException:
@@ -71,6 +72,7 @@ def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
         status.clear()
         pipeline.model.close()
     _print_summary(summary, pipeline.model, pipeline.threshold)
+    _print_source_stats(stream)
     return summary, sink
 
 
@@ -182,7 +184,19 @@ def _print_summary(summary: RunSummary, model: LoadedModel, threshold: float) ->
         lines.append(f"{summary.suppressed} event start(s) suppressed by the cooldown")
     if c.bad_rows:
         lines.append(f"skipped {c.bad_rows} bad row(s); first: {c.first_bad}")
+    if c.overflows:
+        lines.append(f"dropped {c.overflows} sample(s) of a live source while the worker was behind (overflows)")
     print("\n".join(lines), file=sys.stderr)
+
+
+def _print_source_stats(stream) -> None:
+    """The source's own counters (overflows, drops, bad lines, reconnects), when it keeps any."""
+    stats = getattr(stream, "stats", None)
+    if stats is None:
+        return
+    shown = {k: v for k, v in stats().items() if v not in (None, 0, False, "")}
+    if shown:
+        print(f"source {stream.spec}: " + ", ".join(f"{k} {v}" for k, v in shown.items()), file=sys.stderr)
 
 
 def main() -> None:

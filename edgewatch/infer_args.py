@@ -26,7 +26,8 @@ class Flag:
 
 FLAGS = (
     Flag("bundle", Path, "Bundle directory written by 'edgewatch convert'."),
-    Flag("source", str, "Where samples come from: file:PATH.csv or serial:PORT?baud=115200&format=frames."),
+    Flag("source", str, "Where samples come from: file:PATH (.csv .wav .mp4 ...), mic[:NAME_OR_INDEX], "
+         "camera:INDEX|URL, serial:PORT?baud=115200&format=frames|lines, stdin."),
     Flag("mqtt", str, "Broker URL mqtt://HOST:PORT or mqtts://HOST:PORT; alerts go to stdout without it.", "mqtt.url"),
     Flag("device_id", str, "Device id, used in topics and alerts (default edge)."),
     Flag("topic_prefix", str, "First topic level(s) (default edgewatch).", "mqtt.topic_prefix"),

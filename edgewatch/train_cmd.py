@@ -34,17 +34,24 @@ def _train(family: str, data: Path, out: Path, **settings) -> None:
 
 @train_app.command("autoencoder")
 @cli_errors
-def autoencoder(data: Data, out: Out, window: Annotated[int, typer.Option(help="Rows per window.")] = 60,
+def autoencoder(data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help=(
+                    "CSV of normal operation: header, numeric columns, optional timestamp; or a WAV with "
+                    "--features."))],
+                out: Out, window: Annotated[int, typer.Option(help="Rows (or feature frames) per window.")] = 60,
                 hop: Annotated[Optional[int], typer.Option(help="Rows between windows (default window/10).")] = None,
                 units: Units = 32, epochs: Epochs = 50, holdout: Holdout = 0.2, seed: Seed = 0,
                 patience: Patience = 5,
                 sample_rate: Annotated[Optional[float], typer.Option(help="Rows per second, if no timestamps.")] = None,
                 score: Annotated[str, typer.Option(help="Window score: 'mse' (mean squared error) or 'channel-max' "
                                                         "(worst channel, slow-drifting channels down-weighted).")] = "mse",
+                features: Annotated[str, typer.Option(help="none (CSV rows), or logmel / mfcc frames of a WAV "
+                                                           "recording (16 kHz, 10 ms hop); window and hop then count "
+                                                           "frames.")] = "none",
                 ) -> None:
-    """LSTM autoencoder on a normal-operation sensor CSV (header, numeric columns, optional timestamp)."""
+    """LSTM autoencoder on a normal-operation sensor CSV (or on a WAV's log-mel/MFCC frames)."""
     _train("lstm_autoencoder", data, out, window=window, hop=hop, units=units, epochs=epochs,
-           holdout_fraction=holdout, seed=seed, patience=patience, sample_rate=sample_rate, score=score)
+           holdout_fraction=holdout, seed=seed, patience=patience, sample_rate=sample_rate, score=score,
+           features=features)
 
 
 @train_app.command("forecaster")

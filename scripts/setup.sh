@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-stop set-up for a fresh Debian machine (run as root, or with sudo available):
-# installs the Debian packages edgewatch uses (mosquitto and its clients, python3-venv, and for the
-# tests gcc, g++ and openssl), creates .venv with
+# installs the Debian packages edgewatch uses (mosquitto and its clients, python3-venv, PortAudio for
+# microphones, and for the tests gcc, g++, openssl, a user-mode PulseAudio as the virtual microphone,
+# sox and espeak-ng for audio fixtures, socat for serial pty pairs), creates .venv with
 # the project and its host extras, then runs what you asked for.
 #
 #   bash scripts/setup.sh demo      # the end-to-end demo on generated data
@@ -12,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(mosquitto mosquitto-clients python3-venv gcc g++ openssl)
+APT_PACKAGES=(mosquitto mosquitto-clients python3-venv gcc g++ openssl
+              libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins sox espeak-ng socat)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -21,7 +23,12 @@ install_debian_packages() {
     command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
     command -v mosquitto_passwd >/dev/null 2>&1 || missing+=(mosquitto-clients mosquitto)
     "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
-    for tool in gcc g++ openssl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+    for tool in gcc g++ openssl pulseaudio paplay sox espeak-ng socat; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+    for lib in libportaudio2 libasound2-plugins; do  # libraries: no command to look for
+        dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "ok installed" || missing+=("$lib")
+    done
     if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian packages: ${APT_PACKAGES[*]}"
         as_root apt-get update -qq
@@ -34,9 +41,9 @@ install_python_packages() {
     want=$(sha256sum pyproject.toml | cut -d' ' -f1)
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        echo "installing edgewatch[convert,dev,serial,firmware] into .venv (TensorFlow included: about a minute)"
+        echo "installing edgewatch[convert,dev,serial,firmware,audio,camera] into .venv (TensorFlow included: about a minute)"
         .venv/bin/python -m pip install -q --upgrade pip
-        .venv/bin/python -m pip install -q -e '.[convert,dev,serial,firmware]'
+        .venv/bin/python -m pip install -q -e '.[convert,dev,serial,firmware,audio,camera]'
         echo "$want" > "$stamp"
     fi
 }

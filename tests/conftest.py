@@ -90,9 +90,6 @@ def trained_bundle(pump_data, tmp_path_factory) -> TrainedBundle:
 
 
 # ============================================================================
-# Model families: one tiny model per family, trained for a few epochs on
-# generated data and converted to every variant ONCE per session (in-process).
-# ============================================================================
 
 from edgewatch import synth_data  # noqa: E402
 
@@ -142,3 +139,65 @@ def family_bundles(tmp_path_factory) -> dict[str, FamilyBundle]:
         manifest = convert_model(model, data, root / f"{family}_bundle", config, step=lambda _: None)
         built[family] = FamilyBundle(family, model, data, root / f"{family}_bundle", manifest)
     return built
+=======
+# Audio: sox-made machine sounds, a log-mel autoencoder bundle trained on them
+# through the real CLI, and a real microphone (user-mode PulseAudio + PortAudio).
+# ============================================================================
+
+from audio_fixtures import AudioSet, make_audio_set, sox_missing  # noqa: E402
+from edgewatch.virtual_mic import VirtualMic, pulseaudio_missing  # noqa: E402
+
+HUM_WINDOW, HUM_HOP = 50, 25  # log-mel frames (10 ms each): 0.5 s windows every 0.25 s
+
+
+@dataclass(frozen=True)
+class AudioBundle:
+    model: Path
+    bundle: Path
+    audio: AudioSet
+
+
+@pytest.fixture(scope="session")
+def audio_set(tmp_path_factory) -> AudioSet:
+    missing = sox_missing()
+    assert missing is None, missing  # setup.sh installs sox: a missing one is a broken install, not a skip
+    return make_audio_set(tmp_path_factory.mktemp("audio"))
+
+
+@pytest.fixture(scope="session")
+def hum_bundle(audio_set, tmp_path_factory) -> AudioBundle:
+    """An LSTM autoencoder on log-mel frames of the normal hum, trained and converted by the CLI."""
+    root = tmp_path_factory.mktemp("hum-model")
+    model, bundle = root / "hum.keras", root / "bundle"
+    done = run_cli("edgewatch.cli", "train", "autoencoder", "--data", str(audio_set.normal), "--features", "logmel",
+                   "--window", str(HUM_WINDOW), "--hop", str(HUM_HOP), "--units", "16", "--epochs", "10",
+                   "--out", str(model))
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_cli("edgewatch.cli", "convert", "--model", str(model), "--data", str(audio_set.normal),
+                   "--out", str(bundle))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return AudioBundle(model, bundle, audio_set)
+
+
+@pytest.fixture(scope="session")
+def virtual_mic() -> Iterator[VirtualMic]:
+    """PulseAudio for the session; PULSE_SERVER is set for this process and its children."""
+    missing = pulseaudio_missing()
+    assert missing is None, missing
+    mic = VirtualMic().start()
+    previous = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = mic.server
+    try:
+        yield mic
+    finally:
+        mic.close()
+        if previous is None:
+            os.environ.pop("PULSE_SERVER", None)
+        else:
+            os.environ["PULSE_SERVER"] = previous
+
+
+# ============================================================================
+# Model families: one tiny model per family, trained for a few epochs on
+# generated data and converted to every variant ONCE per session (in-process).
+# =====================================================================

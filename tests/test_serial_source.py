@@ -381,3 +381,55 @@ def test_a_port_held_by_another_source_is_refused(uart):
             open_source(f"serial:{uart.link}", COLUMNS)
     finally:
         first.close()
+
+
+class _SlowScorer:
+    """Seam: the real scorer, made deliberately slow (a worker that cannot keep up)."""
+
+    def __init__(self, scorer, delay: float) -> None:
+        self.scorer, self.delay = scorer, delay
+
+    def __call__(self, values):
+        time.sleep(self.delay)
+        return self.scorer(values)
+
+
+def test_a_slow_worker_never_blocks_the_port_and_every_dropped_sample_is_counted(trained_bundle, uart):
+    """1 kHz lines into a pipeline whose worker takes 20 ms per window: the port is drained at line
+    rate, and rows scored + rows dropped (overflows) == rows sent, exactly."""
+    import dataclasses
+    import io
+
+    from edge.bundle import load_bundle
+    from edge.model import load_model
+    from edge.pipeline import Pipeline, RunConfig
+    from edge.sinks import JsonLinesSink
+
+    bundle = load_bundle(trained_bundle.bundle)
+    model = load_model(bundle)
+    slow = dataclasses.replace(model, scorer=_SlowScorer(model.scorer, 0.02))
+    count = 3000
+    pieces = [(",".join(repr(v) for v in row(i)) + "\n").encode() for i in range(count)]
+    source = open_source(f"serial:{uart.link}?format=lines", COLUMNS)
+    config = RunConfig("slow", bundle.decision(bundle.variant()), queue_chunks=8, publish_status_every=3600)
+    sink = JsonLinesSink(io.StringIO())
+    sink.open()
+    pipeline = Pipeline(slow, source, sink, config)
+    summary = []
+    runner = threading.Thread(target=lambda: summary.append(pipeline.run()), daemon=True)
+    runner.start()
+    began = time.monotonic()
+    assert uart.send(pieces, rate=1000).wait(30) == 0
+    sent_in = time.monotonic() - began
+    deadline = time.monotonic() + 10
+    while source.stats()["samples"] < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pipeline.stop()
+    runner.join(30)
+    model.close()
+    c = pipeline.counters
+    assert summary, "the pipeline did not end cleanly"
+    assert source.stats()["samples"] == count and source.stats()["bad_lines"] == 0
+    assert c.overflows > 0, "the worker was meant to fall behind"
+    assert c.rows + c.overflows == count, (c.rows, c.overflows)
+    assert sent_in < count / 1000 * 1.5  # the writer was never held back by the slow worker

@@ -163,3 +163,13 @@ def test_make_windows_matches_sliding_window(size, hop):
 def test_make_windows_too_short_raises_data_error():
     with pytest.raises(DataError):
         make_windows(np.zeros((5, 2)), 6, 1)
+
+
+def test_restart_after_a_gap_drops_the_partial_window_and_keeps_counting():
+    windows = SlidingWindow(4, 2, 1)
+    first = windows.push(np.arange(5, dtype=np.float32)[:, None])
+    assert [w.start for w in first] == [0]
+    windows.restart()  # samples were lost here: no window may mix both sides
+    after = windows.push(np.arange(100, 106, dtype=np.float32)[:, None])
+    assert [w.start for w in after] == [5, 7]
+    assert after[0].values[:, 0].tolist() == [100, 101, 102, 103]

@@ -25,6 +25,8 @@ class DataOptions:
         label_column: the label column of a labelled CSV.
         vocab_size: most words kept by the text classifier's vocabulary.
         seed: the seed of every random split.
+        features: ``none`` (CSV rows), or ``logmel`` / ``mfcc`` frames of a WAV recording computed by
+            the device's own feature code (sensor families).
     """
 
     window: int = 60
@@ -36,6 +38,7 @@ class DataOptions:
     vocab_size: int = 2000
     seed: int = 0
     sample_rate: float | None = None
+    features: str = "none"
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)

@@ -1,4 +1,8 @@
-"""Unlabelled sensor windows (autoencoder, forecaster): time split, scaler fitted on the training rows."""
+"""Unlabelled sensor windows (autoencoder, forecaster): time split, scaler fitted on the training rows.
+
+The rows are a CSV's, or the log-mel / MFCC frames of a WAV recording (``options.features``),
+computed by the same code ``edge-infer`` runs on the device.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import numpy as np
 
 from calibration.dataset import make_windows
 from convert.data.base import Dataset, DataOptions, data_file_info
-from edge.csvdata import read_table
+from convert.recordings import feature_spec_named, read_training_table, table_rate
+from edge.features import NoFeatures
 from edge.errors import DataError
 from edge.scaler import StandardScaler
 
@@ -22,7 +27,8 @@ def load_sensor_windows(path: Path, options: DataOptions, forecast: bool = False
     For a forecaster each device window is ``window + horizon`` rows: the model
     sees the first ``window`` and predicts the rest.
     """
-    table = read_table(path)
+    features = feature_spec_named(options.features)
+    table = read_training_table(path, features)
     rows = len(table.values)
     n_train = int(rows * (1.0 - options.holdout_fraction))
     span = options.window + (options.horizon if forecast else 0)
@@ -40,7 +46,9 @@ def load_sensor_windows(path: Path, options: DataOptions, forecast: bool = False
     segments = np.minimum(np.arange(len(x_train)) * 10 // max(1, len(x_train)), 9)  # ten stretches of time
     meta = {
         "window": span, "hop": hop, "columns": list(table.columns),
-        "sample_rate": options.sample_rate or table.sample_rate, "scaler": scaler.to_dict(),
+        "sample_rate": options.sample_rate or table_rate(table, features), "scaler": scaler.to_dict(),
         "data": {**data_file_info(path), "rows": rows, "train_rows": [0, n_train], "holdout_rows": [n_train, rows]},
     }
+    if not isinstance(features, NoFeatures):
+        meta["features"] = features.to_dict()
     return Dataset(x_train, y_train, x_val, y_val, x_test, y_test, segments, meta)

@@ -1,20 +1,24 @@
-"""Replay of a CSV file, as fast as possible or paced at the data's own rate."""
+"""``file:PATH`` replays: CSV here; WAV and video through the microphone's and the camera's own code.
+
+Every replay runs at ``--rate max`` (as fast as the consumer takes it) or
+``real`` (paced at the recorded rate).
+"""
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from edge.csvdata import inspect_csv, iter_row_chunks
 from edge.errors import ConfigError
-from edge.sources.base import Chunk
+from edge.sources.base import Chunk, Source, StreamRequest
+from edge.sources.pacing import Pacer
 
-__all__ = ["CsvFileSource"]
+__all__ = ["CsvFileSource", "CSV_SUFFIXES", "open_file"]
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 class CsvFileSource:
@@ -25,6 +29,7 @@ class CsvFileSource:
     """
 
     name = "file"
+    live = False
 
     def __init__(
         self,
@@ -46,39 +51,48 @@ class CsvFileSource:
         self._closed = threading.Event()
 
     def chunks(self) -> Iterator[Chunk]:
-        pacer = _Pacer(self._sample_rate) if self._rate == "real" else None
+        pacer = Pacer() if self._rate == "real" else None
+        sent = 0
         for values, times, bad in iter_row_chunks(self._layout, self._columns, self._chunk_rows):
             if self._closed.is_set():
                 return
             if pacer is not None:
-                pacer.wait_for(len(values), times, self._closed)
+                self._pace(pacer, sent, len(values), times)
+            sent += len(values)
             yield Chunk(values, times, bad)
+
+    def _pace(self, pacer: Pacer, sent: int, count: int, times) -> None:
+        last = float(times[-1]) if len(times) else math.nan
+        if not math.isnan(last):
+            pacer.wait_until(last, self._closed, origin=float(times[0]))
+        elif self._sample_rate:
+            pacer.wait_until((sent + count) / self._sample_rate, self._closed, origin=0.0)
+        else:
+            raise ConfigError("--rate real needs timestamps in the CSV or a sample rate in the bundle")
 
     def close(self) -> None:
         self._closed.set()
 
 
-class _Pacer:
-    """Sleeps so that samples leave at the rate their timestamps (or the sample rate) say."""
+def open_file(arg: str, request: StreamRequest) -> Source:
+    """``file:PATH``: a CSV, a WAV or a video, each through the code path of its live counterpart."""
+    path = Path(arg)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        if request.media == "video":
+            raise ConfigError(f"{path.name} holds rows, but this bundle expects camera frames; replay a video file")
+        return CsvFileSource(path, request.columns, rate=request.pace, sample_rate=request.sample_rate)
+    from edge.sources.wav import WAV_SUFFIXES
 
-    def __init__(self, sample_rate: float | None) -> None:
-        self._rate = sample_rate
-        self._wall0: float | None = None
-        self._data0: float | None = None
-        self._sent = 0
+    if suffix in WAV_SUFFIXES:
+        from edge.sources.wav import WavFileSource
 
-    def wait_for(self, count: int, times: np.ndarray, stop: threading.Event) -> None:
-        now = time.monotonic()
-        if self._wall0 is None:
-            self._wall0 = now
-        last = float(times[-1]) if len(times) else math.nan
-        if not math.isnan(last):
-            self._data0 = float(times[0]) if self._data0 is None else self._data0
-            due = self._wall0 + (last - self._data0)
-        elif self._rate:
-            due = self._wall0 + (self._sent + count) / self._rate
-        else:
-            raise ConfigError("--rate real needs timestamps in the CSV or a sample rate in the bundle")
-        self._sent += count
-        if due > now:
-            stop.wait(due - now)
+        return WavFileSource(path, request)
+    from edge.sources.camera import VIDEO_SUFFIXES, CameraOptions, CameraSource
+
+    if suffix in VIDEO_SUFFIXES:
+        if not path.is_file():
+            raise ConfigError(f"file source: {path} does not exist")
+        return CameraSource(CameraOptions(str(path), live=False), request)
+    known = ", ".join(CSV_SUFFIXES + WAV_SUFFIXES + VIDEO_SUFFIXES)
+    raise ConfigError(f"file source {arg!r}: unknown file type {suffix or '(none)'}; replayable: {known}")
