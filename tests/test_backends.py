@@ -103,8 +103,9 @@ def test_forced_backend_that_is_missing_says_how_to_install_it(trained_bundle):
 
 
 @pytest.mark.skipif(not TFLITE_VENV_PYTHON.exists(), reason="run scripts/setup.sh to create .venv-tflite")
-def test_tflite_runtime_runs_where_litert_is_not_installed(trained_bundle):
+def test_tflite_runtime_runs_where_litert_is_not_installed(int8_default):
     """A real tflite-runtime 2.14 (numpy<2), chosen because LiteRT and onnxruntime are absent: same alerts."""
+    trained_bundle = int8_default
     reference = _infer(sys.executable, trained_bundle)
     done = _infer(TFLITE_VENV_PYTHON, trained_bundle)
     assert done.returncode == 0, done.stderr
