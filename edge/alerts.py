@@ -56,6 +56,8 @@ class Alert:
         source: the source spec the samples came from.
         id: a unique id, so consumers can de-duplicate QoS 1 redeliveries.
         decided_at: wall-clock ISO-8601 time the runtime decided the alert.
+        label: a classifier's label for the event (its likeliest non-background class);
+            absent from the payload for other models.
     """
 
     device: str
@@ -74,10 +76,14 @@ class Alert:
     id: str = field(default_factory=_new_id)
     decided_at: str = field(default_factory=_now_iso)
     schema: int = ALERT_SCHEMA_VERSION
+    label: str | None = None
 
     def to_json(self) -> str:
-        """The payload published on ``edgewatch/<device>/alerts``."""
-        return json.dumps(asdict(self), separators=(",", ":"), allow_nan=False)
+        """The payload published on ``edgewatch/<device>/alerts`` (``label`` only when there is one)."""
+        payload = asdict(self)
+        if self.label is None:
+            del payload["label"]
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_json(cls, payload: str | bytes) -> "Alert":

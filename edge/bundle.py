@@ -17,7 +17,7 @@ from pathlib import Path
 
 from edge.decide import DecisionConfig
 from edge.errors import BundleError, ConfigError
-from edge.features import FeatureSpec, NoFeatures, Passthrough, feature_spec_from_dict
+from edge.features import FeatureSpec, FrameSpec, NoFeatures, Passthrough, feature_spec_from_dict
 from edge.scaler import StandardScaler
 from edge.score import ScoreSpec
 
@@ -34,7 +34,10 @@ class InputSpec:
 
     With ``features`` (the manifest's ``features`` object), a row is a feature
     frame: ``columns`` name the feature channels and ``sample_rate`` is the frame
-    rate, while the source delivers ``source_columns`` at ``source_rate``.
+    rate, while the source delivers ``source_columns`` at ``source_rate``. Camera
+    frames are one flat row each; their columns are just ``["frame"]`` (the shape is
+    in the features' parameters and ``input.frame_shape``), or, in bundles that list
+    them, one name per value.
     """
 
     window: int
@@ -45,7 +48,15 @@ class InputSpec:
 
     @property
     def channels(self) -> int:
-        return len(self.columns)
+        """Values per row the window slides over (a flat camera frame has height x width x colours)."""
+        return len(self.columns) if isinstance(self.features, NoFeatures) else self.features.dims
+
+    @property
+    def window_shape(self) -> tuple[int, ...] | None:
+        """The model's input (no batch axis) when it is not ``(window, channels)``: camera frames."""
+        if isinstance(self.features, FrameSpec):
+            return (self.window, *self.features.shape)
+        return None
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -95,6 +106,7 @@ class Bundle:
     default_variant: str
     variants: dict[str, Variant]
     manifest: dict
+    labels: tuple[str, ...] = ()  # a classifier's label names, in output order
 
     def variant(self, name: str | None = None) -> Variant:
         """The named variant, or the manifest's default; ``ConfigError`` lists the choices."""
@@ -200,9 +212,14 @@ def _input_spec(spec: dict, features: dict | None) -> InputSpec:
         raise BundleError(f"the bundle's features are not usable here ({exc}); upgrade edgewatch or re-convert") from exc
     result = InputSpec(int(spec["window"]), int(spec["hop"]), tuple(spec["columns"]), spec.get("sample_rate"), parsed)
     if not isinstance(parsed, NoFeatures):
-        if parsed.dims != result.channels:
+        compact = isinstance(parsed, FrameSpec) and list(result.columns) == ["frame"]
+        if not compact and parsed.dims != len(result.columns):
             raise BundleError(f"the manifest's {parsed.kind} features give {parsed.dims} values per frame but its "
-                              f"input names {result.channels} columns; re-run edgewatch convert")
+                              f"input names {len(result.columns)} columns; re-run edgewatch convert")
+        shape = spec.get("frame_shape")
+        if isinstance(parsed, FrameSpec) and shape is not None and tuple(shape) != parsed.shape:
+            raise BundleError(f"the manifest's frame_shape {shape} is not the frame features' "
+                              f"{list(parsed.shape)}; re-run edgewatch convert")
         if result.sample_rate and abs(result.sample_rate - parsed.frame_rate) > 1e-6 * parsed.frame_rate:
             raise BundleError(f"the manifest's input rate {result.sample_rate} is not the {parsed.kind} frame rate "
                               f"{parsed.frame_rate:g}; re-run edgewatch convert")
@@ -236,6 +253,7 @@ def _build(root: Path, manifest: dict) -> Bundle:
         default_variant=default,
         variants=variants,
         manifest=manifest,
+        labels=tuple(manifest.get("labels") or ()),
     )
 
 

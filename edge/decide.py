@@ -2,11 +2,17 @@
 
 Pure logic, no I/O: the pipeline feeds one score per window and publishes the
 events this returns.
+
+Classifier windows also carry a label (the likeliest non-background class). An
+event takes the label most of its starting hits carry; while it is open, a window
+whose label differs starts a new event (and ends the open one, in the same
+window) once that label has ``k`` hits among the last ``n`` windows and more of
+them than the open event's label. A label flickering for fewer windows changes nothing.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from enum import Enum
 
@@ -61,12 +67,17 @@ class Event:
         window: sequence number (0-based) of the window that triggered it.
         score: the highest score of the event so far (from its first hit on).
         first_hit: window number of the earliest hit in the debounce span (start events).
+        label: the event's label (classifier windows), else None.
+        ended: for a start caused by a change of label, the end of the event it replaces
+            (decided in the same window); else None.
     """
 
     kind: EventKind
     window: int
     score: float
     first_hit: int
+    label: str | None = None
+    ended: "Event | None" = None
 
 
 class Decider:
@@ -74,12 +85,13 @@ class Decider:
 
     def __init__(self, config: DecisionConfig) -> None:
         self.config = config
-        self._recent: deque[tuple[int, float]] = deque(maxlen=config.n)  # (window, score)
+        self._recent: deque[tuple[int, float, str | None]] = deque(maxlen=config.n)  # (window, score, label)
         self._count = 0
         self._quiet_run = 0  # consecutive windows without a hit during an event
         self._active = False
         self._peak = float("-inf")
         self._first_hit = 0
+        self._label: str | None = None
         self._quiet_until = -1  # window number before which no event may start
         self.suppressed = 0  # starts swallowed by the cooldown
 
@@ -87,38 +99,66 @@ class Decider:
     def active(self) -> bool:
         return self._active
 
-    def update(self, score: float) -> Event | None:
-        """Record the next window's score; return the event it triggers, if any."""
+    @property
+    def label(self) -> str | None:
+        """The open event's label (None without an event or without labels)."""
+        return self._label if self._active else None
+
+    def update(self, score: float, label: str | None = None) -> Event | None:
+        """Record the next window's score (and label); return the event it triggers, if any."""
         index = self._count
         self._count += 1
-        self._recent.append((index, score))
+        self._recent.append((index, score, label))
         if self._active:
-            return self._continue_event(index, score)
-        hits = [i for i, s in self._recent if s > self.config.threshold]
+            return self._continue_event(index, score, label)
+        hits = [(i, lab) for i, s, lab in self._recent if s > self.config.threshold]
         if len(hits) < self.config.k:
             return None
         if index < self._quiet_until:
             self.suppressed += 1
             self._recent.clear()
             return None
-        peak = max(s for i, s in self._recent if i >= hits[0])
-        self._active, self._peak, self._first_hit = True, peak, hits[0]
-        return Event(EventKind.START, index, float(peak), hits[0])
+        first = hits[0][0]
+        peak = max(s for i, s, _ in self._recent if i >= first)
+        self._active, self._peak, self._first_hit = True, peak, first
+        self._label = _majority([lab for _, lab in hits])
+        return Event(EventKind.START, index, float(peak), first, self._label)
 
-    def _continue_event(self, index: int, score: float) -> Event | None:
+    def _continue_event(self, index: int, score: float, label: str | None) -> Event | None:
+        hit = score > self.config.threshold
+        if hit and label != self._label and self._label_takes_over(label):
+            return self._switch(index, label)
         self._peak = max(self._peak, score)
-        self._quiet_run = 0 if score > self.config.threshold else self._quiet_run + 1
+        self._quiet_run = 0 if hit else self._quiet_run + 1
         if self._quiet_run >= self.config.release_windows:
             self._active = False
             self._quiet_run = 0
             self._quiet_until = index + 1 + self.config.cooldown
             self._recent.clear()
-            return Event(EventKind.END, index, float(self._peak), self._first_hit)
+            return Event(EventKind.END, index, float(self._peak), self._first_hit, self._label)
         return None
+
+    def _label_takes_over(self, label: str | None) -> bool:
+        counts = Counter(lab for _, s, lab in self._recent if s > self.config.threshold)
+        return counts[label] >= self.config.k and counts[label] > counts[self._label]
+
+    def _switch(self, index: int, label: str | None) -> Event:
+        """End the open event and start one with ``label`` in this window (see the module docstring)."""
+        ended = Event(EventKind.END, index, float(self._peak), self._first_hit, self._label)
+        hits = [(i, s) for i, s, lab in self._recent if s > self.config.threshold and lab == label]
+        self._first_hit, self._peak, self._label, self._quiet_run = hits[0][0], max(s for _, s in hits), label, 0
+        return Event(EventKind.START, index, float(self._peak), self._first_hit, label, ended)
 
     def finish(self) -> Event | None:
         """Close an event still open when the stream ends."""
         if not self._active:
             return None
         self._active = False
-        return Event(EventKind.END, self._count - 1, float(self._peak), self._first_hit)
+        return Event(EventKind.END, self._count - 1, float(self._peak), self._first_hit, self._label)
+
+
+def _majority(labels: list[str | None]) -> str | None:
+    """The most frequent label; a tie goes to the one seen last."""
+    counts = Counter(labels)
+    best = max(counts.values())
+    return next(lab for lab in reversed(labels) if counts[lab] == best)

@@ -1,7 +1,8 @@
 """From decider events to alert messages: start, update (severity rose), end.
 
 Pure bookkeeping, no I/O: the pipeline feeds every scored window and the
-decider's event, and publishes what comes back.
+decider's event, and publishes what comes back. A start that replaces an open
+event (a classifier's label changed) gives that event's end first, then the new start.
 """
 
 from __future__ import annotations
@@ -41,17 +42,19 @@ class EventTracker:
         self._last_hit: Window | None = None
         self._severity = ""
         self._peak = -math.inf
+        self._label: str | None = None
 
     def on_window(self, window: Window, score: float, event: Event | None, threshold: float) -> list[Alert]:
         """Messages caused by this scored window (usually none)."""
         self._recent.append(window)
         if event is not None and event.kind is EventKind.START:
+            ended = self.finish(event.ended, threshold) if event.ended is not None else []
             self._event_id = uuid.uuid4().hex
             start = event.first_hit * self.hop
             self._first = next((w for w in self._recent if w.start == start), self._recent[0])
-            self._last_hit, self._peak = window, event.score
+            self._last_hit, self._peak, self._label = window, event.score, event.label
             self._severity = severity_of(event.score, threshold)
-            return [self._alert("start", event.score, threshold, window)]
+            return ended + [self._alert("start", event.score, threshold, window)]
         if event is not None and event.kind is EventKind.END:
             return self.finish(event, threshold)
         if not self._event_id:
@@ -82,7 +85,7 @@ class EventTracker:
             window_start=first.start, window_end=last.end,
             time_start=_iso(first.times[0]), time_end=_iso(last.times[-1]),
             source=self.context.source, type=kind, event_id=self._event_id,
-            severity=severity_of(score, threshold),
+            severity=severity_of(score, threshold), label=self._label,
         )
 
 

@@ -103,8 +103,8 @@ def load_model(bundle: Bundle, variant_name: str | None = None, backend_name: st
                 raise
             reasons.append(f"{name} ({variant.name}): {exc}")
             continue
-        return LoadedModel(bundle, variant, backend, WindowScorer(bundle.scaler, backend, bundle.score), variant_name,
-                           backend_name, tuple(reasons))
+        scorer = WindowScorer(bundle.scaler, backend, bundle.score, bundle.labels, bundle.input.window_shape)
+        return LoadedModel(bundle, variant, backend, scorer, variant_name, backend_name, tuple(reasons))
     raise ModelLoadError("no installed backend can run this bundle: " + "; ".join(reasons)
                          + " (pip install ai-edge-litert, or onnxruntime)")
 
@@ -116,7 +116,7 @@ def self_test(model: LoadedModel, probe: np.ndarray | None) -> float:
         EdgewatchError: the model failed; the message says how.
     """
     spec = model.bundle.input
-    sample = probe if probe is not None else np.zeros((spec.window, spec.channels), np.float32)
+    sample = probe if probe is not None else np.zeros((spec.window, spec.channels), np.float32)  # flat rows
     try:
         score = model.scorer(sample)
     except Exception as exc:  # a backend failing on real data must not take the stream down

@@ -37,6 +37,7 @@ from edge.errors import EdgewatchError
 from edge.events import AlertContext, EventTracker
 from edge.model import LoadedModel, reload_model, self_test
 from edge.procinfo import seconds_since_process_start
+from edge.score import Scored
 from edge.sinks.base import DeliveryReport, Sink
 from edge.sources.base import Chunk, Source
 from edge.window import SlidingWindow, Window
@@ -236,13 +237,13 @@ class Pipeline:
         if self.paused:
             return
         began = time.perf_counter()
-        score = self._score(window.values)
+        score, label = self._score(window.values)
         self.counters.latencies_ms.append((time.perf_counter() - began) * 1000.0)
         if self.counters.windows == 0:
             self.counters.first_window_s = seconds_since_process_start()
         self.counters.windows += 1
         self.counters.last_score = score
-        event = self._decider.update(score)
+        event = self._decider.update(score, label)
         self._emit(self._tracker.on_window(window, score, event, self.threshold))
         if event is not None:
             self.counters.events += event.kind is EventKind.START
@@ -323,21 +324,21 @@ class Pipeline:
         if self.config.probation_windows <= 0:
             self._end_probation()
 
-    def _score(self, values: np.ndarray) -> float:
+    def _score(self, values: np.ndarray) -> Scored:
         if self._probation is None:
-            return self.model.scorer(values)
+            return _scored(self.model.scorer, values)
         try:
-            score = self.model.scorer(values)
-            failure = None if math.isfinite(score) else f"scored {score} on a live window"
+            result = _scored(self.model.scorer, values)
+            failure = None if math.isfinite(result.score) else f"scored {result.score} on a live window"
         except Exception as exc:  # the new model failing must hand the window back to the old one
             failure = f"failed on a live window: {exc}"
         if failure is None:
             self._probation.windows_left -= 1
             if self._probation.windows_left <= 0:
                 self._end_probation()
-            return score
+            return result
         self._roll_back(failure)
-        return self.model.scorer(values)
+        return _scored(self.model.scorer, values)
 
     def _roll_back(self, failure: str) -> None:
         probation, self._probation = self._probation, None
@@ -380,8 +381,15 @@ class Pipeline:
             "events": c.events, "alerts": c.alerts, "overflows": c.overflows,
             "anomaly": self._decider.active, "last_score": _finite(c.last_score),
             "threshold": self.threshold, "paused": self.paused,
+            **({"label": self._decider.label} if self.model.bundle.labels else {}),
             **({"source": stats()} if stats is not None else {}),
         })
+
+
+def _scored(scorer: Callable[[np.ndarray], float], values: np.ndarray) -> Scored:
+    """A :class:`WindowScorer`'s score and label; any other scoring callable gives a score alone."""
+    scored = getattr(scorer, "scored", None)
+    return scored(values) if scored is not None else Scored(scorer(values))
 
 
 def _finite(value: float) -> float | None:

@@ -17,9 +17,10 @@ never scored wrongly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from edge.scaler import StandardScaler
 __all__ = [
     "ScoreSpec", "WindowScorer", "SCORE_KINDS", "RECONSTRUCTION_MSE", "CHANNEL_MAX_MSE", "FORECAST_MSE",
     "CLASS_CONFIDENCE", "NEXT_TOKEN", "reconstruction_mse", "channel_max_mse", "forecast_mse", "class_confidence",
-    "reconstruction_error",
+    "class_label", "reconstruction_error", "Scored",
 ]
 
 RECONSTRUCTION_MSE = "reconstruction_mse"
@@ -79,6 +80,14 @@ def class_confidence(probabilities: np.ndarray, background: int | None = None) -
     if background is not None:
         p = np.delete(p, background, axis=-1)
     return np.max(p, axis=-1)
+
+
+def class_label(probabilities: np.ndarray, background: int | None = None) -> np.ndarray:
+    """Index (among all labels) of the likeliest label other than ``background``, per window."""
+    p = np.array(probabilities, dtype=np.float32)
+    if background is not None:
+        p[..., background] = -np.inf
+    return np.argmax(p, axis=-1)
 
 
 ScoreFunction = Callable[[np.ndarray, np.ndarray, "tuple[float, ...] | None"], np.ndarray]
@@ -164,16 +173,42 @@ def reconstruction_error(window: np.ndarray, reconstruction: np.ndarray) -> floa
     return float(reconstruction_mse(np.asarray(window, dtype=np.float32), reconstruction))
 
 
-class WindowScorer:
-    """Raw window -> scaled -> model -> score; the same object on host and device."""
+class Scored(NamedTuple):
+    """One window's score, and for a classifier the label it stands for (else None)."""
 
-    def __init__(self, scaler: StandardScaler, backend: Backend, spec: ScoreSpec | None = None) -> None:
+    score: float
+    label: str | None = None
+
+
+class WindowScorer:
+    """Raw window -> scaled -> model -> score; the same object on host and device.
+
+    Args:
+        scaler: the bundle's scaler (per channel; per colour channel for frames).
+        backend: runs the model on one window.
+        spec: the bundle's score spec.
+        labels: a classifier's label names in output order (for :meth:`scored`).
+        window_shape: the model's input without the batch axis, when a window's flat rows must be
+            reshaped first (camera frames: ``(frames, height, width, channels)``).
+    """
+
+    def __init__(self, scaler: StandardScaler, backend: Backend, spec: ScoreSpec | None = None,
+                 labels: Sequence[str] = (), window_shape: tuple[int, ...] | None = None) -> None:
         self.scaler, self.backend = scaler, backend
         self.spec = spec if spec is not None else ScoreSpec()
+        self.labels, self.window_shape = tuple(labels), window_shape
         if self.spec.kind == NEXT_TOKEN:
             raise ConfigError("a text generator bundle gives no anomaly score: run it with 'edgewatch generate'")
 
     def __call__(self, values: np.ndarray) -> float:
-        scaled = self.scaler.transform(values)
-        scores = self.spec.scores(scaled, self.backend.run(self.spec.model_input(scaled)[None]))
-        return float(np.reshape(scores, -1)[0])  # one window: a scalar, or (1,) for per-batch kinds
+        return self.scored(values).score
+
+    def scored(self, values: np.ndarray) -> Scored:
+        """The window's score, and its label for a classifier with label names."""
+        window = np.reshape(values, self.window_shape) if self.window_shape is not None else values
+        scaled = self.scaler.transform(window)
+        output = self.backend.run(self.spec.model_input(scaled)[None])
+        score = float(np.reshape(self.spec.scores(scaled, output), -1)[0])  # a scalar, or (1,) per batch
+        if self.spec.kind != CLASS_CONFIDENCE or not self.labels:
+            return Scored(score)
+        return Scored(score, self.labels[int(np.reshape(class_label(output, self.spec.background), -1)[0])])

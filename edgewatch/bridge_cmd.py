@@ -11,9 +11,9 @@ The MCU speaks the framed serial protocol (``docs/protocol.md``). Its messages b
   (``--normal-label``, id 0 by default) and whose confidence exceeds ``--min-confidence``
   starts an event when that label differs from the current one (ending the previous
   event first); the normal label (confidence above the minimum too) ends the event;
-  less confident results change nothing. ``score`` is the confidence and ``threshold``
-  ``--min-confidence``. The alert schema has no label field: the label name is logged
-  and published in the status (``label``).
+  less confident results change nothing. ``score`` is the confidence, ``threshold``
+  ``--min-confidence`` and ``label`` the label's name (``--labels``); the label is also
+  logged and published in the status (``label``).
 * ``LogLine``: Python logging, logger ``edgewatch.device``.
 * ``Heartbeat``: liveness, in the status (``heartbeats``, ``heartbeat_age_s``, ``device_uptime_ms``).
 
@@ -122,7 +122,7 @@ class _LabelEvents:
         if label != self.config.normal_label:
             self.active, self._first, self._peak = label, index, confidence
             log.warning("device reports %s (confidence %.3f)", self.config.label_name(label), confidence)
-            start = Event(EventKind.START, index, confidence, index)
+            start = Event(EventKind.START, index, confidence, index, self.config.label_name(label))
             alerts += self.tracker.on_window(window, confidence, start, threshold)
         return alerts
 

@@ -188,3 +188,73 @@ def test_peak_includes_hits_before_the_start():
     decider = Decider(DecisionConfig(1.0, k=3, n=5, release=2))
     events = feed(decider, [9.0, H, H, L, L])
     assert events[-1] == Event(END, 4, 9.0, 0)
+
+
+# -- classifier labels ------------------------------------------------------------------------------
+
+
+def feed_labelled(decider: Decider, windows) -> list[Event]:
+    """``windows``: (score, label) pairs."""
+    return [e for s, lab in windows if (e := decider.update(s, lab)) is not None]
+
+
+def test_an_event_takes_the_label_most_of_its_starting_hits_carry():
+    # k=3 of n=5: hits at 0 (stop), 1 (start), 2 (start) -> START at 2, label start (2 of 3 hits)
+    decider = Decider(DecisionConfig(0.8, k=3, n=5))
+    events = feed_labelled(decider, [(0.9, "stop"), (0.95, "start"), (0.9, "start")])
+    assert events == [Event(START, 2, 0.95, 0, "start")]
+    assert decider.label == "start"
+
+
+def test_a_new_label_ends_the_event_and_starts_another_in_the_same_window():
+    # alarm hits at 0-2 -> START(alarm) at 2; stop hits at 3, 4, 5: at 5 the span 1..5 holds
+    # alarm x2 (1, 2) and stop x3 -> stop has k=3 and more than alarm: END(alarm) + START(stop) at 5,
+    # the new event's first hit is 3; its peak is its own hits' (0.97), the old one's 0.99
+    decider = Decider(DecisionConfig(0.8, k=3, n=5, release=2))
+    windows = [(0.9, "alarm"), (0.99, "alarm"), (0.9, "alarm"), (0.9, "stop"), (0.97, "stop"), (0.9, "stop")]
+    events = feed_labelled(decider, windows)
+    ended = Event(END, 5, 0.99, 0, "alarm")
+    assert events == [Event(START, 2, 0.99, 0, "alarm"), Event(START, 5, 0.97, 3, "stop", ended)]
+    # two quiet windows end the stop event
+    assert feed_labelled(decider, [(0.1, "stop"), (0.2, "alarm")]) == [Event(END, 7, 0.97, 3, "stop")]
+
+
+def test_a_label_flickering_for_fewer_than_k_windows_changes_nothing():
+    # start event from window 2; stop hits at 3 and 5 (2 < k=3), then start again: one event throughout
+    decider = Decider(DecisionConfig(0.8, k=3, n=5))
+    windows = [(0.9, "start")] * 3 + [(0.9, "stop"), (0.9, "start"), (0.9, "stop")] + [(0.9, "start")] * 5
+    assert [(e.kind, e.label) for e in feed_labelled(decider, windows)] == [(START, "start")]
+
+
+def test_windows_below_the_threshold_never_change_the_label():
+    # stop at 0.5 < 0.8 are misses, whatever their label: the start event just runs on, then releases
+    decider = Decider(DecisionConfig(0.8, k=2, n=3, release=4))
+    events = feed_labelled(decider, [(0.9, "start"), (0.9, "start")] + [(0.5, "stop")] * 4)
+    assert [(e.kind, e.window, e.label) for e in events] == [(START, 1, "start"), (END, 5, "start")]
+
+
+def test_alerts_carry_the_label_and_a_change_gives_end_then_start():
+    import json
+
+    import numpy as np
+
+    from edge.events import AlertContext, EventTracker
+    from edge.window import Window
+
+    decider = Decider(DecisionConfig(0.8, k=2, n=3, release=2))
+    tracker = EventTracker(AlertContext("dev", "kws", "fp32", "mic"), hop=5, span=3)
+    labels = ["alarm", "alarm", "stop", "stop", "stop", None, None]
+    scores = [0.9, 0.9, 0.95, 0.95, 0.95, 0.1, 0.1]
+    alerts = []
+    for i, (score, label) in enumerate(zip(scores, labels)):
+        window = Window(i * 5, np.zeros((10, 1), np.float32), np.full(10, np.nan))
+        alerts += tracker.on_window(window, score, decider.update(score, label), 0.8)
+    assert [(a.type, a.label) for a in alerts] == [("start", "alarm"), ("end", "alarm"), ("start", "stop"),
+                                                   ("end", "stop")]
+    assert alerts[0].event_id == alerts[1].event_id != alerts[2].event_id == alerts[3].event_id
+    assert json.loads(alerts[0].to_json())["label"] == "alarm"
+    unlabelled = Decider(DecisionConfig(1.0, k=1, n=1))
+    plain = EventTracker(AlertContext("dev", "ae", "int8", "file:x.csv"), hop=1, span=1)
+    window = Window(0, np.zeros((4, 1), np.float32), np.full(4, np.nan))
+    [alert] = plain.on_window(window, 2.0, unlabelled.update(2.0), 1.0)
+    assert alert.label is None and "label" not in json.loads(alert.to_json())

@@ -9,7 +9,8 @@ bundle written before features existed), ``logmel``, ``mfcc`` or ``frames``.
 ``source`` says what the device must deliver: the raw columns and their rate
 (for ``frames``, the frames per second the camera is sampled at). The model's
 window (``input`` in the manifest) then counts feature frames, and its columns
-name the feature channels (:meth:`channel_names`).
+name the feature channels (:meth:`channel_names`; for ``frames`` just ``frame``, one flat
+row of ``height * width * colours`` values per camera frame).
 """
 
 from __future__ import annotations
@@ -194,6 +195,11 @@ class FrameSpec:
         return self.width * self.height * (1 if self.grayscale else 3)
 
     @property
+    def shape(self) -> tuple[int, int, int]:
+        """One frame as the model sees it: height, width, colour channels."""
+        return (self.height, self.width, 1 if self.grayscale else 3)
+
+    @property
     def source_columns(self) -> tuple[str, ...]:
         return ("frame",)
 
@@ -206,7 +212,8 @@ class FrameSpec:
         return self.fps
 
     def channel_names(self) -> list[str]:
-        return [f"px_{i}" for i in range(self.dims)]
+        """One name for the whole flat frame: the manifest records its shape, not every pixel."""
+        return ["frame"]
 
     def extractor(self) -> FrameFeatures:
         return FrameFeatures(self.width, self.height, self.grayscale, self.normalize, self.diff)
