@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calibration.dataset import RepresentativeDataset
-from convert.data import (Dataset, DataOptions, load_char_text, load_frames, load_labelled_windows,
-                          load_sensor_windows, load_text_classes)
+from convert.data import (Dataset, DataOptions, load_char_text, load_frames, load_labelled_clips,
+                          load_labelled_windows, load_sensor_windows, load_text_classes)
 from convert.families import (AutoencoderSpec, CharGeneratorSpec, ClassifierSpec, CnnLstmSpec, Family,
                               ForecasterSpec, Spec, Task, TextClassifierSpec, get_family)
 
@@ -40,14 +40,24 @@ def _pick(overrides: dict, *names: str) -> dict:
     return {k: v for k, v in overrides.items() if k in names and v is not None}
 
 
+def _or_recordings(load_file: Callable[..., Dataset]) -> Callable[..., Dataset]:
+    """A classifier's loader: its file format, or a directory of labelled recordings (``convert.data.clips``)."""
+    def load(path: Path, options: DataOptions, scaler=None) -> Dataset:
+        if Path(path).is_dir():
+            return load_labelled_clips(path, options, scaler)
+        return load_file(path, options, scaler)
+
+    return load
+
+
 _RECIPES: dict[str, Callable[[Family], Recipe]] = {
     "reconstruct": lambda f: Recipe(f, load_sensor_windows, lambda d, o, ov: AutoencoderSpec(
         o.window, _channels(d), **_pick(ov, "units"))),
     "forecast": lambda f: Recipe(f, lambda p, o, scaler=None: load_sensor_windows(p, o, True, scaler), lambda d, o, ov: ForecasterSpec(
         o.window, _channels(d), o.horizon, **_pick(ov, "units"))),
-    "sequence": lambda f: Recipe(f, load_labelled_windows, lambda d, o, ov: ClassifierSpec(
+    "sequence": lambda f: Recipe(f, _or_recordings(load_labelled_windows), lambda d, o, ov: ClassifierSpec(
         o.window, _channels(d), _classes(d), cell=f.name.split("_")[0], **_pick(ov, "units"))),
-    "frames": lambda f: Recipe(f, load_frames, lambda d, o, ov: CnnLstmSpec(
+    "frames": lambda f: Recipe(f, _or_recordings(load_frames), lambda d, o, ov: CnnLstmSpec(
         *d.x_train.shape[1:], _classes(d), **_pick(ov, "units", "filters"))),
     "text": lambda f: Recipe(f, load_text_classes, lambda d, o, ov: TextClassifierSpec(
         o.window, len(d.meta["text"]["vocabulary"]) + 2, _classes(d), **_pick(ov, "units", "embedding"))),

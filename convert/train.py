@@ -56,7 +56,8 @@ class TrainConfig:
     seed: int = 0
     sample_rate: float | None = None
     score: str = "mse"  # autoencoder window score: a key of calibration.drift.SCORE_CHOICES
-    features: str = "none"  # none | logmel | mfcc (a WAV recording's frames, default parameters)
+    features: str = "none"  # none | logmel | mfcc (WAV recordings) | frames (videos)
+    feature_params: dict | None = None  # the features' parameters other than their defaults
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)

@@ -45,6 +45,7 @@ class InputSpec:
     columns: tuple[str, ...]
     sample_rate: float | None
     features: FeatureSpec = NoFeatures()
+    frame_shape: tuple[int, ...] | None = None  # CNN+LSTM: height, width, channels of a frame
 
     @property
     def channels(self) -> int:
@@ -53,10 +54,8 @@ class InputSpec:
 
     @property
     def window_shape(self) -> tuple[int, ...] | None:
-        """The model's input (no batch axis) when it is not ``(window, channels)``: camera frames."""
-        if isinstance(self.features, FrameSpec):
-            return (self.window, *self.features.shape)
-        return None
+        """The model's input (no batch axis) when it is not ``(window, channels)``: frames for a CNN."""
+        return (self.window, *self.frame_shape) if self.frame_shape else None
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -210,15 +209,16 @@ def _input_spec(spec: dict, features: dict | None) -> InputSpec:
         parsed = feature_spec_from_dict(features)
     except ConfigError as exc:
         raise BundleError(f"the bundle's features are not usable here ({exc}); upgrade edgewatch or re-convert") from exc
-    result = InputSpec(int(spec["window"]), int(spec["hop"]), tuple(spec["columns"]), spec.get("sample_rate"), parsed)
+    shape = tuple(int(v) for v in spec["frame_shape"]) if spec.get("frame_shape") else None
+    result = InputSpec(int(spec["window"]), int(spec["hop"]), tuple(spec["columns"]), spec.get("sample_rate"), parsed,
+                       shape)
     if not isinstance(parsed, NoFeatures):
         compact = isinstance(parsed, FrameSpec) and list(result.columns) == ["frame"]
         if not compact and parsed.dims != len(result.columns):
             raise BundleError(f"the manifest's {parsed.kind} features give {parsed.dims} values per frame but its "
                               f"input names {len(result.columns)} columns; re-run edgewatch convert")
-        shape = spec.get("frame_shape")
-        if isinstance(parsed, FrameSpec) and shape is not None and tuple(shape) != parsed.shape:
-            raise BundleError(f"the manifest's frame_shape {shape} is not the frame features' "
+        if isinstance(parsed, FrameSpec) and shape is not None and shape != parsed.shape:
+            raise BundleError(f"the manifest's frame_shape {list(shape)} is not the frame features' "
                               f"{list(parsed.shape)}; re-run edgewatch convert")
         if result.sample_rate and abs(result.sample_rate - parsed.frame_rate) > 1e-6 * parsed.frame_rate:
             raise BundleError(f"the manifest's input rate {result.sample_rate} is not the {parsed.kind} frame rate "

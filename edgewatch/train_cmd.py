@@ -68,33 +68,68 @@ def forecaster(data: Data, out: Out, window: Annotated[int, typer.Option(help="R
            holdout_fraction=holdout, seed=seed, patience=patience, sample_rate=sample_rate)
 
 
+LabelledData = Annotated[Path, typer.Option(exists=True, help=(
+    "Training data: a file (format: see the command), or a directory with one subdirectory of recordings per "
+    "label (WAVs for --features mfcc/logmel, videos for frames)."))]
+
+
 @train_app.command("classifier")
 @cli_errors
-def classifier(data: Data, out: Out,
+def classifier(data: LabelledData, out: Out,
                cell: Annotated[str, typer.Option(help="Recurrent cell: lstm, bilstm or gru.")] = "lstm",
                window: Annotated[int, typer.Option(help="Rows (feature frames) per window.")] = 40,
                hop: Annotated[Optional[int], typer.Option(help="Rows between windows (default window/10).")] = None,
                label_column: Annotated[str, typer.Option(help="The CSV column holding each row's label.")] = "label",
+               features: Annotated[str, typer.Option(help="none (a CSV of rows), or mfcc / logmel frames of the WAV "
+                                                          "recordings in a directory per label (16 kHz, 10 ms hop); "
+                                                          "window and hop then count frames.")] = "none",
                units: Units = 64, epochs: Epochs = 50, holdout: Holdout = 0.2, seed: Seed = 0,
                patience: Patience = 5) -> None:
-    """LSTM / BiLSTM / GRU classifier on a CSV of feature rows (sensor values, MFCCs) with a label column."""
+    """LSTM / BiLSTM / GRU classifier on a CSV of feature rows with a label column, or on labelled WAVs."""
     from convert.families.classifier import CELLS
     from edge.errors import ConfigError
 
     if cell not in CELLS:
         raise ConfigError(f"--cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    if features not in ("none", "mfcc", "logmel"):
+        raise ConfigError(f"--features must be none, mfcc or logmel, got {features!r}")
+    if (features != "none") != data.is_dir():
+        raise ConfigError("--features mfcc/logmel goes with a directory of labelled WAV recordings, "
+                          "--features none with a CSV of rows")
     _train(f"{cell}_classifier", data, out, window=window, hop=hop, label_column=label_column, units=units,
-           epochs=epochs, holdout_fraction=holdout, seed=seed, patience=patience)
+           epochs=epochs, holdout_fraction=holdout, seed=seed, patience=patience, features=features)
 
 
 @train_app.command("cnn-lstm")
 @cli_errors
-def cnn_lstm(data: Data, out: Out, filters: Annotated[Optional[int], typer.Option(help="Conv filters.")] = 8,
+def cnn_lstm(data: LabelledData, out: Out, filters: Annotated[Optional[int], typer.Option(help="Conv filters.")] = 8,
+             window: Annotated[int, typer.Option(help="Videos: frames per window.")] = 8,
+             hop: Annotated[int, typer.Option(help="Videos: frames between windows.")] = 2,
+             fps: Annotated[float, typer.Option(help="Videos: frames per second sampled from the camera.")] = 10.0,
+             frame_size: Annotated[str, typer.Option(help="Videos: WIDTHxHEIGHT the frames are resized to.")] = "32x24",
+             color: Annotated[bool, typer.Option("--color", help="Videos: keep colour (default grey).")] = False,
+             diff: Annotated[bool, typer.Option("--diff", help="Videos: feed the change from the previous frame "
+                                                              "(motion) instead of the frame.")] = False,
              units: Units = 32, epochs: Epochs = 50, holdout: Holdout = 0.2, seed: Seed = 0,
              patience: Patience = 5) -> None:
-    """CNN+LSTM on short frame sequences: an .npz with 'frames' (N, T, H, W, C) and 'labels' (N,)."""
+    """CNN+LSTM on frame sequences: a directory of videos per label, or an .npz with 'frames' and 'labels'."""
+    settings = {}
+    if data.is_dir():
+        width, height = _frame_size(frame_size)
+        settings = dict(features="frames", window=window, hop=hop, feature_params=dict(
+            fps=fps, width=width, height=height, grayscale=not color, diff=diff))
     _train("cnn_lstm", data, out, filters=filters, units=units, epochs=epochs, holdout_fraction=holdout,
-           seed=seed, patience=patience)
+           seed=seed, patience=patience, **settings)
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    from edge.errors import ConfigError
+
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--frame-size must be WIDTHxHEIGHT (e.g. 32x24), got {text!r}") from None
+    return width, height
 
 
 @train_app.command("text-classifier")

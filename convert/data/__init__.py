@@ -3,6 +3,7 @@
     sensor CSV      header, numeric columns, optional timestamp     autoencoder, forecaster
     labelled CSV    the same plus a label column                    LSTM / BiLSTM / GRU classifier
     frames .npz     arrays ``frames`` (N, T, H, W, C), ``labels``   CNN+LSTM
+    recordings      a directory per label of WAVs or videos        classifiers (MFCC), CNN+LSTM (frames)
     text CSV        columns ``text`` and ``label``                  text classifier
     text file       plain UTF-8 text                                char generator
 
@@ -11,10 +12,11 @@ so that ``edgewatch convert`` can rebuild the same split and the device the same
 """
 
 from convert.data.base import Dataset, DataOptions, data_file_info
+from convert.data.clips import load_labelled_clips
 from convert.data.frames import load_frames
 from convert.data.labelled import load_labelled_windows
 from convert.data.sensor import load_sensor_windows
 from convert.data.text import load_char_text, load_text_classes
 
 __all__ = ["Dataset", "DataOptions", "data_file_info", "load_sensor_windows", "load_labelled_windows",
-           "load_frames", "load_text_classes", "load_char_text"]
+           "load_frames", "load_labelled_clips", "load_text_classes", "load_char_text"]

@@ -25,8 +25,9 @@ class DataOptions:
         label_column: the label column of a labelled CSV.
         vocab_size: most words kept by the text classifier's vocabulary.
         seed: the seed of every random split.
-        features: ``none`` (CSV rows), or ``logmel`` / ``mfcc`` frames of a WAV recording computed by
-            the device's own feature code (sensor families).
+        features: ``none`` (CSV rows), or ``logmel`` / ``mfcc`` frames of WAV recordings, or ``frames``
+            of videos, computed by the device's own feature code.
+        feature_params: parameters of the features (``edge.features`` specs) other than the defaults.
     """
 
     window: int = 60
@@ -39,6 +40,7 @@ class DataOptions:
     seed: int = 0
     sample_rate: float | None = None
     features: str = "none"
+    feature_params: dict | None = None
 
     def resolved_hop(self) -> int:
         return self.hop if self.hop else max(1, self.window // 10)

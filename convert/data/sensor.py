@@ -14,7 +14,7 @@ from calibration.dataset import make_windows
 from convert.data.base import Dataset, DataOptions, data_file_info
 from convert.recordings import feature_spec_named, read_training_table, table_rate
 from edge.features import NoFeatures
-from edge.errors import DataError
+from edge.errors import ConfigError, DataError
 from edge.scaler import StandardScaler
 
 __all__ = ["load_sensor_windows"]
@@ -27,7 +27,10 @@ def load_sensor_windows(path: Path, options: DataOptions, forecast: bool = False
     For a forecaster each device window is ``window + horizon`` rows: the model
     sees the first ``window`` and predicts the rest.
     """
-    features = feature_spec_named(options.features)
+    features = feature_spec_named(options.features, options.feature_params)
+    if features.media == "video":
+        raise ConfigError("frames features train the cnn-lstm family on a directory of videos "
+                          "(edgewatch train cnn-lstm --features frames)")
     table = read_training_table(path, features)
     rows = len(table.values)
     n_train = int(rows * (1.0 - options.holdout_fraction))
