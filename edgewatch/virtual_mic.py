@@ -89,6 +89,21 @@ class VirtualMic:
                 process.kill()
                 process.wait()
 
+    def recorders(self) -> int:
+        """Client streams recording from the microphone now (PortAudio's; not PulseAudio's own remap)."""
+        done = subprocess.run(["pactl", "list", "short", "source-outputs"], env=self.env, capture_output=True,
+                              text=True, timeout=10)
+        return sum("protocol-native" in line for line in done.stdout.splitlines())
+
+    def wait_for_recorder(self, timeout: float = 30.0) -> float:
+        """Block until a client records from the microphone; returns the seconds waited."""
+        began = time.monotonic()
+        while self.recorders() == 0:
+            if time.monotonic() - began > timeout:
+                raise TimeoutError(f"nothing started recording from the virtual microphone within {timeout} s")
+            time.sleep(0.05)
+        return time.monotonic() - began
+
     def play(self, wav: Path) -> subprocess.Popen:
         """Start feeding ``wav`` to the microphone in real time; returns the paplay process."""
         return subprocess.Popen(["paplay", "--device=vmic_sink", str(wav)], env=self.env,

@@ -200,3 +200,66 @@ def family_bundles(tmp_path_factory) -> dict[str, FamilyBundle]:
         manifest = convert_model(model, data, root / f"{family}_bundle", config, step=lambda _: None)
         built[family] = FamilyBundle(family, model, data, root / f"{family}_bundle", manifest)
     return built
+
+
+# ============================================================================
+# Recipes (README "Recipes"): spoken keywords made with espeak-ng + sox -> an MFCC + LSTM
+# classifier; generated camera video -> a CNN+LSTM on frame differences. Each is trained
+# and converted ONCE per session through the real CLI on a directory per label.
+# ============================================================================
+
+from keyword_fixtures import WINDOW_FRAMES, KeywordSet, espeak_missing, make_keyword_set  # noqa: E402
+from video_fixtures import VideoSet, make_video_set  # noqa: E402
+
+KEYWORD_HOP = 5  # MFCC frames between windows on the device: 50 ms
+CAMERA_WINDOW, CAMERA_HOP, CAMERA_FPS, CAMERA_SIZE = 8, 2, 10.0, "32x24"  # frames; 0.8 s windows every 0.2 s
+
+
+@dataclass(frozen=True)
+class RecipeBundle:
+    model: Path
+    bundle: Path
+    data: KeywordSet | VideoSet
+
+
+def _train_and_convert(root: Path, data: Path, train: list[str], variants: str) -> tuple[Path, Path]:
+    model, bundle = root / "model.keras", root / "bundle"
+    done = run_cli("edgewatch.cli", "train", *train, "--data", str(data), "--out", str(model))
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_cli("edgewatch.cli", "convert", "--model", str(model), "--data", str(data), "--out", str(bundle),
+                   "--variants", variants, "--no-plots")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return model, bundle
+
+
+@pytest.fixture(scope="session")
+def keyword_set(tmp_path_factory) -> KeywordSet:
+    missing = espeak_missing()
+    assert missing is None, missing  # setup.sh installs espeak-ng and sox: a missing one is a broken install
+    return make_keyword_set(tmp_path_factory.mktemp("keywords"))
+
+
+@pytest.fixture(scope="session")
+def keyword_bundle(keyword_set, tmp_path_factory) -> RecipeBundle:
+    """MFCC + LSTM keyword classifier (alarm, start, stop, background), trained by ``edgewatch train classifier``."""
+    model, bundle = _train_and_convert(
+        tmp_path_factory.mktemp("keyword-model"), keyword_set.clips,
+        ["classifier", "--features", "mfcc", "--window", str(WINDOW_FRAMES), "--hop", str(KEYWORD_HOP),
+         "--units", "32", "--epochs", "40", "--patience", "10"], "fp32,dynamic,onnx_dynamic")
+    return RecipeBundle(model, bundle, keyword_set)
+
+
+@pytest.fixture(scope="session")
+def video_set(tmp_path_factory) -> VideoSet:
+    pytest.importorskip("cv2", reason="OpenCV missing: pip install 'edgewatch[camera]'")
+    return make_video_set(tmp_path_factory.mktemp("video"))
+
+
+@pytest.fixture(scope="session")
+def camera_bundle(video_set, tmp_path_factory) -> RecipeBundle:
+    """CNN+LSTM over frame differences (normal, fast, jump, stopped), trained by ``edgewatch train cnn-lstm``."""
+    model, bundle = _train_and_convert(
+        tmp_path_factory.mktemp("camera-model"), video_set.clips,
+        ["cnn-lstm", "--diff", "--fps", str(CAMERA_FPS), "--frame-size", CAMERA_SIZE, "--window", str(CAMERA_WINDOW),
+         "--hop", str(CAMERA_HOP), "--units", "16", "--filters", "8", "--epochs", "30"], "fp32,dynamic,onnx")
+    return RecipeBundle(model, bundle, video_set)

@@ -46,14 +46,22 @@ def write_video(path: Path, fourcc: str, frames: int, fps: float, size: tuple[in
 
 
 class MjpegServer:
-    """Serves ``/stream.mjpg`` at ``fps`` until stopped; ``frames_sent`` counts parts written."""
+    """Serves ``/stream.mjpg`` at ``fps`` until stopped; ``frames_sent`` counts parts written.
 
-    def __init__(self, fps: float = 30.0, port: int = 0) -> None:
+    By default the moving bar, round and round; given ``frames`` (BGR arrays), those, once
+    (``started`` is the wall time the first was written, ``finished`` is set after the last;
+    the connection then stays open and quiet, as a camera whose scene froze would not be).
+    """
+
+    def __init__(self, fps: float = 30.0, port: int = 0, frames: list[np.ndarray] | None = None) -> None:
         import cv2
 
         self.fps = fps
         self.frames_sent = 0
-        self._jpegs = [cv2.imencode(".jpg", moving_bar(i))[1].tobytes() for i in range(64)]
+        self._once = frames is not None
+        self._jpegs = [cv2.imencode(".jpg", f)[1].tobytes() for f in (frames or [moving_bar(i) for i in range(64)])]
+        self.started: float | None = None
+        self.finished = threading.Event()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self.port = port
@@ -87,8 +95,13 @@ class MjpegServer:
 
     def _serve(self, out) -> None:
         t0, i = time.monotonic(), 0
+        self.started = self.started or time.time()
         try:
             while not self._stopping.is_set():
+                if self._once and i == len(self._jpegs):
+                    self.finished.set()
+                    self._stopping.wait()
+                    return
                 jpeg = self._jpegs[i % len(self._jpegs)]
                 out.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg))
                 out.write(jpeg + b"\r\n")
