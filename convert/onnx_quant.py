@@ -48,10 +48,15 @@ def _run(quantize, content: bytes, **kwargs) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
         source.write_bytes(content)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantizer's advice ("consider pre-processing") goes to the root logger
         try:
             quantize(str(source), str(target), **kwargs)
         except Exception as exc:  # onnxruntime's quantizer raises untyped errors
             raise ConversionError(f"onnxruntime quantization failed: {str(exc).splitlines()[0]}") from exc
+        finally:
+            root.setLevel(level)
         return target.read_bytes()
 
 
