@@ -263,3 +263,13 @@ def camera_bundle(video_set, tmp_path_factory) -> RecipeBundle:
         ["cnn-lstm", "--diff", "--fps", str(CAMERA_FPS), "--frame-size", CAMERA_SIZE, "--window", str(CAMERA_WINDOW),
          "--hop", str(CAMERA_HOP), "--units", "16", "--filters", "8", "--epochs", "30"], "fp32,dynamic,onnx")
     return RecipeBundle(model, bundle, video_set)
+
+
+@pytest.fixture
+def uart(tmp_path):
+    """A pty pair behind a stable symlink and a simulated MCU writing to it (``tests/serial_fixtures.py``)."""
+    from serial_fixtures import FakeUart
+
+    fake = FakeUart(tmp_path)
+    yield fake
+    fake.close()

@@ -1,23 +1,17 @@
-"""The serial source against a real pseudo-terminal fed by a simulated MCU process.
-
-``FakeUart`` owns a pty pair and a stable symlink to its slave (as udev's /dev/serial/by-id
-links are); ``unplug``/``plug`` close the pair and make a new one behind the same link. The MCU
-is a child process that writes pre-built byte pieces to the pty master at a fixed rate.
+"""The serial source against a real pseudo-terminal fed by a simulated MCU process (the ``uart``
+fixture: ``tests/serial_fixtures.py``'s ``FakeUart``).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import pty
 import signal
 import struct
 import subprocess
 import sys
 import threading
 import time
-import tty
 from pathlib import Path
 
 import numpy as np
@@ -29,81 +23,10 @@ from edge.errors import ConfigError, MissingDependencyError, SourceError  # noqa
 from edge.sources import open_source  # noqa: E402
 from edge.sources.serial import parse_serial_spec  # noqa: E402
 from firmware_bridge import Samples, SampleType, cobs_encode, crc16, encode  # noqa: E402
+from serial_fixtures import stream_rows, wait_for_message  # noqa: E402
 
 COLUMNS = ("temperature", "vibration_rms", "current", "pressure")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-
-# The simulated MCU: writes length-prefixed pieces from a file to an inherited fd, piece i at t0 + i/rate.
-MCU = r"""
-import os, struct, sys, time
-fd, path, rate, loop = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4] == "loop"
-raw, pieces, pos = open(path, "rb").read(), [], 0
-while pos < len(raw):
-    (n,) = struct.unpack_from("<I", raw, pos); pieces.append(raw[pos + 4:pos + 4 + n]); pos += 4 + n
-t0, i = time.monotonic(), 0
-while True:
-    for piece in pieces:
-        delay = t0 + i / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        view = memoryview(piece)
-        while view:
-            view = view[os.write(fd, view):]
-        i += 1
-    if not loop:
-        break
-"""
-
-
-class FakeUart:
-    """A pty pair behind a stable symlink, and a simulated MCU writing to its master."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.link = root / "ttyMCU"
-        self.master: int | None = None
-        self.sims: list[subprocess.Popen] = []
-        self.plug()
-
-    def plug(self) -> None:
-        master, slave = pty.openpty()
-        tty.setraw(slave)
-        name = os.ttyname(slave)
-        os.close(slave)
-        if self.link.is_symlink():
-            self.link.unlink()
-        self.link.symlink_to(name)
-        self.master = master
-
-    def unplug(self) -> None:
-        self.link.unlink()
-        os.close(self.master)
-        self.master = None
-
-    def send(self, pieces: list[bytes], rate: float, loop: bool = False) -> subprocess.Popen:
-        """Start the MCU writing ``pieces`` at ``rate`` pieces per second."""
-        path = self.root / f"pieces-{len(self.sims)}.bin"
-        path.write_bytes(b"".join(struct.pack("<I", len(p)) + p for p in pieces))
-        sim = subprocess.Popen([sys.executable, "-c", MCU, str(self.master), str(path), str(rate),
-                                "loop" if loop else "once"], pass_fds=(self.master,))
-        self.sims.append(sim)
-        return sim
-
-    def close(self) -> None:
-        for sim in self.sims:
-            if sim.poll() is None:
-                sim.kill()
-            sim.wait()
-        if self.master is not None:
-            self.unplug()
-
-
-@pytest.fixture
-def uart(tmp_path):
-    fake = FakeUart(tmp_path)
-    yield fake
-    fake.close()
-
 
 class Reader:
     """Drains ``source.chunks()`` on a thread, keeping every row and bad row."""
@@ -319,12 +242,6 @@ def test_missing_pyserial_says_how_to_install(monkeypatch, tmp_path):
 # edge-infer turns into pipeline.stop(): the open event gets its end alert and the exit code is 0.
 # ----------------------------------------------------------------------------------------------
 
-def _stream_rows(csv_path: Path, columns, start: int, stop: int) -> np.ndarray:
-    with open(csv_path, newline="") as handle:
-        rows = list(csv.DictReader(handle))[start:stop]
-    return np.array([[float(r[c]) for c in columns] for r in rows], dtype=np.float32)
-
-
 def test_edge_infer_reads_a_serial_source_until_sigterm(trained_bundle, mqtt_broker, mqtt_collector, uart, tmp_path):
     import jsonschema
 
@@ -333,7 +250,7 @@ def test_edge_infer_reads_a_serial_source_until_sigterm(trained_bundle, mqtt_bro
 
     columns = load_bundle(trained_bundle.bundle).input.columns
     assert tuple(columns) == COLUMNS
-    rows = _stream_rows(trained_bundle.data.stream_csv, columns, 2200, 2700)  # cavitation at 2400-2520
+    rows = stream_rows(trained_bundle.data.stream_csv, columns, 2200, 2700)  # cavitation at 2400-2520
     pieces = [b"\x00"] + [frame(i, [list(map(float, r))]) for i, r in enumerate(rows)]
     schema = json.loads((DOCS / "alert.schema.json").read_text())
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -344,16 +261,16 @@ def test_edge_infer_reads_a_serial_source_until_sigterm(trained_bundle, mqtt_bro
              "--outbox", str(tmp_path / "outbox.sqlite"), "--quiet"],
             stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         try:
-            _wait(got, lambda m: m.topic.endswith("/availability") and m.text == "online", 30)  # port is open
+            wait_for_message(got, lambda m: m.topic.endswith("/availability") and m.text == "online", 30)  # port is open
             uart.send(pieces, rate=1000, loop=True)
-            _wait(got, lambda m: m.topic.endswith("/alerts") and b'"type":"start"' in m.payload, 20)
+            wait_for_message(got, lambda m: m.topic.endswith("/alerts") and b'"type":"start"' in m.payload, 20)
             infer.send_signal(signal.SIGTERM)
             _, stderr = infer.communicate(timeout=15)
         finally:
             if infer.poll() is None:
                 infer.kill()
         assert infer.returncode == 0, stderr
-        _wait(got, lambda m: m.topic.endswith("/alerts") and b'"type":"end"' in m.payload, 5)
+        wait_for_message(got, lambda m: m.topic.endswith("/alerts") and b'"type":"end"' in m.payload, 5)
         alerts = [m for m in got.messages if m.topic.endswith("/alerts")]
     for message in alerts:
         jsonschema.validate(json.loads(message.payload), schema)
@@ -362,16 +279,6 @@ def test_edge_infer_reads_a_serial_source_until_sigterm(trained_bundle, mqtt_bro
     assert parsed[0].type == "start" and parsed[-1].type == "end" and parsed[-1].event_id == parsed[0].event_id
     assert parsed[0].time_start is not None  # arrival times
     assert "rows " in stderr and f"alert messages delivered {len(alerts)}/{len(alerts)}" in stderr
-
-
-def _wait(collector, predicate, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in collector.messages:
-            if predicate(message):
-                return message
-        time.sleep(0.02)
-    raise TimeoutError(f"no matching message in {timeout}s: {[(m.topic, m.text[:60]) for m in collector.messages]}")
 
 
 def test_a_port_held_by_another_source_is_refused(uart):
@@ -433,46 +340,3 @@ def test_a_slow_worker_never_blocks_the_port_and_every_dropped_sample_is_counted
     assert c.overflows > 0, "the worker was meant to fall behind"
     assert c.rows + c.overflows == count, (c.rows, c.overflows)
     assert sent_in < count / 1000 * 1.5  # the writer was never held back by the slow worker
-
-
-# ----------------------------------------------------------------------------------------------
-# The serial sensor recipe (README "Recipes"): a simulated MCU prints the pump's four readings as
-# numeric lines at 100 Hz and at 1 kHz into a pty; edge-infer on serial:...&format=lines raises
-# one event per injected anomaly and none on the normal rows between them.
-# ----------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("rate, first, last", [(100, 1500, 2600), (1000, 0, 4000)])
-def test_the_serial_recipe_finds_each_anomaly_at_100hz_and_1khz(trained_bundle, mqtt_broker, mqtt_collector, uart,
-                                                               tmp_path, rate, first, last):
-    from edge.alerts import Alert
-    from edgewatch.demo import match_alerts
-    from edgewatch.synth import Anomaly
-
-    stream = trained_bundle.data.stream
-    anomalies = tuple(Anomaly(a.kind, a.start - first, a.end - first) for a in stream.anomalies
-                      if first <= a.start and a.end <= last)
-    rows = _stream_rows(trained_bundle.data.stream_csv, COLUMNS, first, last)
-    lines = [(",".join(f"{v:.4f}" for v in r) + "\r\n").encode() for r in rows]
-    device = f"lines-{rate}"
-    with mqtt_collector(mqtt_broker, f"edgewatch/{device}/#") as got:
-        infer = subprocess.Popen(
-            [sys.executable, "-m", "edgewatch.infer", "--bundle", str(trained_bundle.bundle), "--source",
-             f"serial:{uart.link}?format=lines&baud=115200", "--mqtt", mqtt_broker.url, "--device-id", device,
-             "--outbox", str(tmp_path / "outbox.sqlite"), "--quiet"],
-            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        try:
-            _wait(got, lambda m: m.topic.endswith("/availability") and m.text == "online", 30)  # the port is open
-            assert uart.send(lines, rate=rate).wait(len(lines) / rate + 20) == 0
-            time.sleep(0.5)  # the source drains the pty; chunks already queued are scored after SIGTERM too
-            infer.send_signal(signal.SIGTERM)
-            _, stderr = infer.communicate(timeout=30)
-        finally:
-            if infer.poll() is None:
-                infer.kill()
-        assert infer.returncode == 0, stderr
-        alerts = [Alert.from_json(m.payload) for m in got.messages if m.topic.endswith("/alerts")]
-    assert f"rows {len(lines)}," in stderr, stderr  # every line arrived and was windowed
-    matched = match_alerts(anomalies, [a for a in alerts if a.type == "start"], window=60)
-    assert matched[-1] == [], f"false alarms on normal rows: {matched[-1]}"
-    assert [len(matched[i]) for i in range(len(anomalies))] == [1] * len(anomalies), (anomalies, alerts)
-    assert len(anomalies) == (2 if rate == 100 else 4)
