@@ -101,5 +101,5 @@ def _report(anomalies: tuple[Anomaly, ...], alerts: list[Alert], window: int, co
     ok = all(len(matched[i]) == 1 for i in range(len(anomalies))) and not matched[-1]
     console.print("[green]every injected anomaly raised exactly one alert, no false alarms[/]" if ok
                   else "[red]detection did not match the injected anomalies[/]")
-    console.print(json.dumps(alerts[0].__dict__, indent=1) if alerts else "no alert received")
+    console.print(json.dumps(json.loads(alerts[0].to_json()), indent=1) if alerts else "no alert received")  # as sent
     return ok

@@ -56,3 +56,18 @@ def test_real_rate_paces_the_replay(trained_bundle, tmp_path):
     elapsed = time.monotonic() - began
     assert done.returncode == 0, done.stderr
     assert elapsed >= 2.8, f"30 rows at 10 Hz replayed in {elapsed:.2f} s"
+
+
+def test_the_demo_prints_an_alert_as_it_was_sent():
+    """The demo's example alert is the payload on the wire: an autoencoder's has no ``label``."""
+    from rich.console import Console
+
+    from edgewatch.demo import _report
+    from edgewatch.synth import Anomaly
+
+    alert = Alert("demo-pump", "normal-ae", "int8", 0.4, 0.05, 2346, 2418, None, None, "file:stream.csv")
+    console = Console(record=True, width=200)
+    assert _report((Anomaly("pressure_drop", 2400, 2500),), [alert], 60, console)
+    printed = console.export_text()
+    shown = json.loads(printed[printed.index("{"):])
+    assert shown == json.loads(alert.to_json()) and "label" not in shown
