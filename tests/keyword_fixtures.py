@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["KeywordSet", "make_keyword_set", "espeak_missing", "KEYWORDS", "CLIP_S", "WINDOW_FRAMES", "RATE"]
+__all__ = ["KeywordSet", "make_keyword_set", "make_stream", "evaluation_script", "espeak_missing", "KEYWORDS",
+           "CLIP_S", "WINDOW_FRAMES", "RATE"]
 
 RATE = 16000
 KEYWORDS = ("alarm", "start", "stop")
@@ -131,23 +132,43 @@ def make_keyword_set(root: Path, seed: int = 7) -> KeywordSet:
     return KeywordSet(root / "clips", root / "stream.wav", spoken_at, others_at, duration)
 
 
-# the live stream: (onset s, word, voice, style index in HELD_OUT_STYLES)
+# the test stream: (onset s, word, voice, style index in HELD_OUT_STYLES)
 STREAM_SCRIPT = (
     (2.0, "start", "en-us", 0), (4.5, "hello", "en-gb", 1), (7.0, "stop", "en-gb", 1),
     (9.5, "alarm", "en-gb-scotland", 0), (12.0, "seven", "en-us", 0), (14.5, "stop", "en-029", 0),
     (17.0, "start", "en-us+f3", 1), (19.5, "table", "en-029", 1), (22.0, "alarm", "en-us-nyc", 1),
 )
-STREAM_S = 24.5
+SPACING_S = 2.5  # between word onsets in a stream
 
 
-def _stream(rng: np.random.Generator, work: Path):
-    total = int(STREAM_S * RATE)
-    stream = _pink(rng, total, NOISE_LEVEL)
+def _stream(rng: np.random.Generator, work: Path, script=STREAM_SCRIPT):
+    duration = script[-1][0] + SPACING_S
+    stream = _pink(rng, int(duration * RATE), NOISE_LEVEL)
     keywords, others = [], []
-    for onset, word, voice, style in STREAM_SCRIPT:
+    for onset, word, voice, style in script:
         speed, pitch = HELD_OUT_STYLES[style]
         samples = _speak(word, voice, speed, pitch, work)
         start = int(onset * RATE)
         stream[start:start + len(samples)] += 0.8 * samples
         (keywords if word in KEYWORDS else others).append((onset, word))
-    return stream, tuple(keywords), tuple(others), STREAM_S
+    return stream, tuple(keywords), tuple(others), duration
+
+
+def evaluation_script(per_keyword: int, others: int, seed: int) -> tuple:
+    """A longer stream for measuring: each keyword ``per_keyword`` times and ``others`` other words, shuffled,
+    every voice, the held-out styles, one word every ``SPACING_S`` s after 2 s of noise."""
+    rng = np.random.default_rng(seed)
+    words = [w for w in KEYWORDS for _ in range(per_keyword)] + list(rng.choice(OTHER_WORDS, others))
+    order = rng.permutation(len(words))
+    return tuple((2.0 + SPACING_S * i, str(words[j]), VOICES[int(rng.integers(len(VOICES)))],
+                  int(rng.integers(len(HELD_OUT_STYLES)))) for i, j in enumerate(order))
+
+
+def make_stream(path: Path, script: tuple, seed: int = 11) -> KeywordSet:
+    """Write a stream for ``script`` (see :func:`evaluation_script`); ``clips`` of the result is unset."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = path.parent / "work"
+    work.mkdir(exist_ok=True)
+    stream, keywords, others, duration = _stream(np.random.default_rng(seed), work, script)
+    _write(path, stream)
+    return KeywordSet(Path(), path, keywords, others, duration)
