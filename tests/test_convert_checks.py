@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from calibration.dataset import CalibrationMethod, RepresentativeDataset
 from edge.choice import Candidate, choose_default
 from edge.errors import ConfigError
+from no_tensorflow import run_without_tensorflow
 
 
 def test_preflight_rejects_a_flex_op_by_name(tmp_path):
@@ -128,21 +126,8 @@ def test_choice_takes_the_smallest_of_the_fastest_within_budget():
     assert choose_default([Candidate("x", 1, 1.0, False)]) is None
 
 
-BLOCK_TF = textwrap.dedent("""
-    import sys
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'tf2onnx'):
-                raise ImportError(f'{name} is not installed on this device')
-    sys.meta_path.insert(0, Block())
-    sys.argv = ['edgewatch'] + sys.argv[1:]
-    from edgewatch.cli import app
-    app()
-""")
-
-
 def _device_cli(*args):
-    return subprocess.run([sys.executable, "-c", BLOCK_TF, *args], capture_output=True, text=True, timeout=300)
+    return run_without_tensorflow("edgewatch", *args)
 
 
 def test_bench_repick_rewrites_the_default_on_the_device(family_bundles, tmp_path):
