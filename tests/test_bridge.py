@@ -17,7 +17,7 @@ pytest.importorskip("serial", reason="pyserial missing: pip install 'edgewatch[s
 
 from edge.alerts import Alert  # noqa: E402
 from firmware_bridge import Heartbeat, InferenceResult, LogLevel, LogLine, encode  # noqa: E402
-from test_serial_source import FakeUart, _wait  # noqa: E402
+from serial_fixtures import FakeUart, wait_for_message  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 THRESHOLD = 0.25
@@ -58,7 +58,7 @@ def test_mcu_results_become_edge_infer_alerts(mqtt_broker, mqtt_collector, tmp_p
                  "--labels", "normal,cavitation,overheat", "--release", "2", "--status-every", "0.2"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
             try:
-                _wait(got, lambda m: m.topic.endswith("/availability") and m.text == "online", 15)  # port open
+                wait_for_message(got, lambda m: m.topic.endswith("/availability") and m.text == "online", 15)  # port open
                 uart.send([b"\x00"] + [encode(m) for m in messages], rate=200)
                 _wait_alerts(got, 8)
                 bridge.send_signal(signal.SIGTERM)
@@ -94,7 +94,7 @@ def test_mcu_results_become_edge_infer_alerts(mqtt_broker, mqtt_collector, tmp_p
 
 
 def _wait_alerts(collector, n: int) -> list[dict]:
-    _wait(collector, lambda m: sum(x.topic.endswith("/alerts") for x in collector.messages) >= n, 10)
+    wait_for_message(collector, lambda m: sum(x.topic.endswith("/alerts") for x in collector.messages) >= n, 10)
     return [json.loads(m.payload) for m in collector.messages if m.topic.endswith("/alerts")]
 
 
