@@ -21,7 +21,7 @@ what quantization costs in detection, and the inference p50 per window of each, 
 
     .venv/bin/python benchmarks/recipes.py [--seeds 0,1,2] [--live] [--json out.json]
 
-About 5 minutes for three seeds on the 2-core machine, 7 with ``--live``. Uses the data generators
+Three seeds took 7-8 minutes with ``--live`` on the shared 2-core machine (less without). Uses the data generators
 in ``tests/`` (keyword_fixtures, video_fixtures, mjpeg_server); needs espeak-ng, sox, and for
 ``--live`` PulseAudio (all installed by ``scripts/setup.sh``).
 """
