@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
-import threading
-import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
