@@ -135,11 +135,12 @@ def test_thousands_of_alerts_survive_repeated_broker_restarts(tmp_path, mqtt_col
     ids = [Alert.from_json(m.payload).id for m in received]
     first_seen = list(dict.fromkeys(ids))
     assert first_seen == [a.id for a in alerts]  # nothing lost, order kept
-    # QoS 1 redelivery on two legs, at most what was in flight (20 each) at each of the 3 restarts:
-    # device -> broker (the sink re-sends what had no PUBACK) and broker -> collector (flagged dup).
+    # QoS 1 redelivery on the device's leg: the sink re-sends only what had no PUBACK, at most what was in flight
+    # (20) at each of the 3 restarts. Copies mosquitto itself re-sends to the persistent collector carry the DUP
+    # flag and are not counted: their number is the broker's (20-66 per run here, 236 once on a machine loaded by
+    # other jobs), not something the device controls.
     from_device = [Alert.from_json(m.payload).id for m in received if not m.dup]
     assert sum(n - 1 for n in Counter(from_device).values()) <= 3 * 20
-    assert sum(n - 1 for n in Counter(ids).values()) <= 3 * (20 + 20)
     assert report.undelivered == 0 and sink.connects == 4
     assert Outbox(tmp_path / "o.sqlite").depth == 0
 
