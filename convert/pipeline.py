@@ -55,6 +55,7 @@ class ConvertConfig:
     n: int = 5
     cooldown_s: float = 0.0
     release: int | None = None
+    end_ratio: float | None = None  # see edge.decide.DecisionConfig
     calibration_data: Path | None = None
     model_name: str | None = None
     score: str | None = None  # "mse" or "channel-max"; None: what training recorded (else mse)
@@ -75,6 +76,7 @@ def convert_model(model_path: Path, data_path: Path, out: Path, config: ConvertC
         raise ConfigError(f"--default-variant must be one of {', '.join(VARIANT_FILES)}")
     if config.score is not None and config.score not in SCORE_CHOICES:
         raise ConfigError(f"--score must be one of {', '.join(SCORE_CHOICES)}, got {config.score!r}")
+    DecisionConfig(1.0, config.k, config.n, 0, config.release, config.end_ratio)  # bad settings fail before work
     sidecar = read_sidecar(model_path)
     if sidecar is None:
         raise ConfigError(
@@ -136,7 +138,8 @@ def _build_bundle(model, spec, sidecar, data: _Data, writer: BundleWriter, confi
     step(f"scoring {len(scaled_calib)} held-out windows with Keras and each variant")
     reference = keras_scores(model, scaled_calib, data.score)
     windows_per_hour = _windows_per_hour(sidecar)
-    decision = DecisionConfig(1.0, config.k, config.n, _cooldown_windows(config.cooldown_s, sidecar), config.release)
+    decision = DecisionConfig(1.0, config.k, config.n, _cooldown_windows(config.cooldown_s, sidecar), config.release,
+                              config.end_ratio)
     variants, thresholds = {}, {}
     for name, (filename, fmt, precision) in VARIANT_FILES.items():
         path = writer.staging / filename
@@ -207,7 +210,7 @@ def _manifest(sidecar, data: _Data, config: ConvertConfig, variants, choice, fil
         "score": {**data.score.to_dict(), "description": SCORE_DESCRIPTIONS[data.score.kind]},
         "threshold": {**choice.to_dict(), "variant": config.default_variant, "calibration_data": data.calib_source},
         "decision": {"k": config.k, "n": config.n, "cooldown_s": config.cooldown_s,
-                     "release": config.release or 2 * config.n},
+                     "release": config.release or 2 * config.n, "end_ratio": config.end_ratio},
         "representative_dataset": {"windows": min(config.representative_count, len(data.train_raw)),
                                    "sampling": "evenly spaced over the training windows"},
         "default_variant": config.default_variant,

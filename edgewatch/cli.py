@@ -81,6 +81,10 @@ def convert_cmd(
     n: Annotated[int, typer.Option(help="Debounce span in windows.")] = 5,
     cooldown: Annotated[float, typer.Option(help="Seconds after an event before another may start.")] = 0.0,
     release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event (default 2*N).")] = None,
+    end_ratio: Annotated[Optional[float], typer.Option(help="A window below the event's peak divided by this also "
+                                                            "counts as quiet, so an event ends when its disturbance "
+                                                            "has passed; the next waits until a score is back under "
+                                                            "the threshold (default: off).")] = None,
     calibration_data: Annotated[Optional[Path], typer.Option(help="Other normal CSV to calibrate the threshold on.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in the manifest and alerts.")] = None,
     score: Annotated[Optional[str], typer.Option(help="Window score 'mse' or 'channel-max' (default: the one "
@@ -91,6 +95,7 @@ def convert_cmd(
     from convert.pipeline import ConvertConfig
 
     config = ConvertConfig(default_variant=default_variant, k=k, n=n, cooldown_s=cooldown, release=release,
+                           end_ratio=end_ratio,
                            threshold=ThresholdPolicy(percentile, false_alarms_per_hour, margin),
                            calibration_data=calibration_data, model_name=name, score=score)
     manifest = convert_with_status(model, data, out, config, console)
