@@ -34,10 +34,16 @@ class Precision(str, Enum):
 
 
 def rebuild_batch1(model, spec: AutoencoderSpec):
-    """The same architecture in tf_keras with batch 1, carrying the trained weights exactly."""
+    """The same architecture in tf_keras with batch 1, carrying the trained weights exactly.
+
+    Weights are copied layer by layer by name: the two Keras versions may order the
+    parallel branches of an ensemble differently, and every branch has the same shapes.
+    """
     tf_keras = _deps.tf_keras()
     rebuilt = build_autoencoder(tf_keras, spec, batch_size=1)
-    rebuilt.set_weights(model.get_weights())
+    for layer in rebuilt.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
     return rebuilt
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from calibration.dataset import make_windows
 from calibration.drift import SCORE_CHOICES, score_spec_for
 from convert import _deps
-from convert.autoencoder import FAMILY, AutoencoderSpec, build_autoencoder
+from convert.autoencoder import FAMILY, AutoencoderSpec, build_autoencoder, member_targets, members_view
 from convert.recordings import feature_spec_named, read_training_table, table_rate
 from edge.bundle import sha256_file
 from edge.errors import ConfigError, DataError
@@ -28,6 +28,7 @@ from edge.scaler import StandardScaler
 __all__ = ["TrainConfig", "TrainResult", "train_autoencoder", "sidecar_path", "read_sidecar"]
 
 EpochCallback = Callable[[int, int, dict], None]
+MAX_MEMBERS = 16  # the device pays one autoencoder's compute per member
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class TrainConfig:
     window: int = 60
     hop: int | None = None  # runtime hop; default window // 10
     units: int = 32
+    members: int = 1  # autoencoders averaged in one model (an ensemble; see convert.autoencoder)
     epochs: int = 50
     batch_size: int = 64
     patience: int = 5
@@ -58,6 +60,8 @@ class TrainConfig:
             raise ConfigError("holdout fraction must be in (0, 0.9) and validation fraction in (0, 0.5)")
         if self.epochs < 1 or self.units < 1 or self.batch_size < 1:
             raise ConfigError("epochs, units and batch size must be >= 1")
+        if not 1 <= self.members <= MAX_MEMBERS:
+            raise ConfigError(f"--members must be between 1 and {MAX_MEMBERS}, got {self.members}")
         if self.score not in SCORE_CHOICES:
             raise ConfigError(f"--score must be one of {', '.join(SCORE_CHOICES)}, got {self.score!r}")
 
@@ -101,14 +105,16 @@ def train_autoencoder(
     n_val = max(1, int(len(windows) * config.validation_fraction))
     keras = _deps.keras()
     keras.utils.set_random_seed(config.seed)
-    spec = AutoencoderSpec(config.window, len(table.columns), config.units)
+    spec = AutoencoderSpec(config.window, len(table.columns), config.units, config.members)
     model = build_autoencoder(keras, spec)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    fitted = members_view(keras, model, spec)
+    fitted.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
     callbacks = [keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)]
     if on_epoch is not None:
         callbacks.append(_epoch_reporter(keras, config.epochs, on_epoch))
-    history = model.fit(
-        windows[:-n_val], windows[:-n_val], validation_data=(windows[-n_val:], windows[-n_val:]),
+    train, val = windows[:-n_val], windows[-n_val:]
+    history = fitted.fit(
+        train, member_targets(train, spec), validation_data=(val, member_targets(val, spec)),
         epochs=config.epochs, batch_size=config.batch_size, shuffle=True, verbose=0, callbacks=callbacks,
     )
     out = Path(out)

@@ -51,6 +51,8 @@ def train_autoencoder_cmd(
     window: Annotated[int, typer.Option(help="Rows per window.")] = 60,
     hop: Annotated[Optional[int], typer.Option(help="Rows between windows on the device (default window/10).")] = None,
     units: Annotated[int, typer.Option(help="LSTM units.")] = 32,
+    members: Annotated[int, typer.Option(help="Autoencoders trained from different initialisations and averaged in "
+                                              "one model (steadier scores; the device pays each member's compute).")] = 1,
     epochs: Annotated[int, typer.Option(help="Most epochs; early stopping may end sooner.")] = 50,
     holdout: Annotated[float, typer.Option(help="Fraction of rows (the tail) kept out of training for calibration.")] = 0.2,
     sample_rate: Annotated[Optional[float], typer.Option(help="Rows per second, if the CSV has no timestamps.")] = None,
@@ -62,7 +64,7 @@ def train_autoencoder_cmd(
     """Fit an LSTM autoencoder on sliding windows of a multivariate CSV (or of a WAV's log-mel/MFCC frames)."""
     from convert.train import TrainConfig
 
-    config = TrainConfig(window=window, hop=hop, units=units, epochs=epochs, holdout_fraction=holdout,
+    config = TrainConfig(window=window, hop=hop, units=units, members=members, epochs=epochs, holdout_fraction=holdout,
                          sample_rate=sample_rate, seed=seed, score=score, features=features)
     train_with_progress(data, out, config, console)
 
