@@ -38,293 +38,38 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import random
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import paho.mqtt.client as mqtt  # noqa: E402
+from fleet_common import (  # noqa: E402
+    SHARED_FILTER,
+    Consumers,
+    machine_info,
+    make_alert,
+    open_sink,
+    percentile,
+    print_machine,
+    wait_until,
+)
+from fleet_throughput import (  # noqa: E402
+    durability_lag,
+    make_outbox,
+    print_durability,
+    print_throughput,
+    run_throughput,
+)
 
 from edge.alerts import Alert  # noqa: E402
-from edge.outbox import Outbox  # noqa: E402
-from edge.sinks import MqttConfig, MqttSink  # noqa: E402
-from edgewatch.broker import LocalBroker, find_mosquitto  # noqa: E402
-
-SHARED_FILTER = "$share/edgewatch/edgewatch/+/alerts"
-
-
-# -- machine facts -------------------------------------------------------------
-
-
-def _fsync_latency_ms(directory: Path, count: int = 100) -> float:
-    """Median time of write + fsync of 512 bytes in ``directory`` (what a FULL commit waits for)."""
-    path = directory / "fsync.probe"
-    times = []
-    with open(path, "wb") as f:
-        for _ in range(count):
-            t = time.perf_counter()
-            f.write(b"x" * 512)
-            f.flush()
-            os.fsync(f.fileno())
-            times.append(time.perf_counter() - t)
-    path.unlink()
-    return sorted(times)[len(times) // 2] * 1000
-
-
-def machine_info(workdir: Path) -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mosquitto = subprocess.run([find_mosquitto(), "-h"], capture_output=True, text=True).stdout.splitlines()
-    mounts = {parts[1]: parts[2] for parts in (line.split() for line in Path("/proc/mounts").read_text().splitlines())}
-    mount = max((m for m in mounts if str(workdir.resolve()).startswith(m)), key=len)
-    try:
-        paho_version = version("paho-mqtt")
-    except PackageNotFoundError:
-        paho_version = "?"
-    return {
-        "platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "python": platform.python_version(), "paho_mqtt": paho_version, "sqlite": sqlite3.sqlite_version,
-        "mosquitto": mosquitto[0] if mosquitto else "?", "outbox_fs": f"{mounts[mount]} on {mount}",
-        "fsync_ms_median": round(_fsync_latency_ms(workdir), 3),
-        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-    }
-
-
-def print_machine(info: dict) -> None:
-    print(f"machine   {info['platform']}, {info['cpu']}, {info['cpu_count']} CPUs, {info['memory_gib']} GiB")
-    print(f"software  Python {info['python']}, paho-mqtt {info['paho_mqtt']}, SQLite {info['sqlite']}, "
-          f"{info['mosquitto']}")
-    print(f"disk      outbox files on {info['outbox_fs']}; write+fsync of 512 B: {info['fsync_ms_median']:.2f} ms "
-          f"(median)")
-    print(f"load      1-minute load average at start: {info['load_average_1m_at_start']:.2f} "
-          f"(other work on the machine skews every figure below)")
-
-
-# -- helpers -------------------------------------------------------------------
-
-
-def make_alert(device: str, i: int) -> Alert:
-    return Alert(device, "fan-ae", "int8", 0.9 + i / 1000, 0.5, i * 100, i * 100 + 1024, None, None,
-                 "bench:fleet", event_id=f"{device}-{i}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
-
-def wait_until(predicate, timeout: float, poll: float = 0.01) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True
-
-
-class Consumers:
-    """``count`` paho MQTT 5 clients on one topic filter (a shared subscription by default).
-
-    ``on_message`` runs on each client's paho thread and only appends ``(payload, monotonic, index)``;
-    :meth:`first_seen` parses the ids on the caller's thread.
-    """
-
-    def __init__(self, broker: LocalBroker, count: int, topic: str = SHARED_FILTER) -> None:
-        self.received: list[tuple[bytes, float, int]] = []
-        self._first: dict[str, float] = {}
-        self._parsed = 0
-        self._subscribed = threading.Semaphore(0)
-        self._clients = []
-        self._broker, self._topic = broker, topic
-        for i in range(count):
-            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fleet-consumer-{i}",
-                                 protocol=mqtt.MQTTv5)
-            client.on_connect = lambda c, u, f, reason, p: c.subscribe(topic, qos=1)
-            client.on_subscribe = lambda *args: self._subscribed.release()
-            client.on_message = self._handler(i)
-            self._clients.append(client)
-
-    def _handler(self, index: int):  # noqa: ANN202
-        def on_message(client, userdata, msg) -> None:  # noqa: ANN001
-            self.received.append((msg.payload, time.monotonic(), index))
-        return on_message
-
-    def __enter__(self) -> "Consumers":
-        for client in self._clients:
-            client.connect(self._broker.host, self._broker.port)
-            client.loop_start()
-        for _ in self._clients:
-            if not self._subscribed.acquire(timeout=5):
-                raise RuntimeError(f"consumer could not subscribe to {self._topic}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for client in self._clients:
-            client.disconnect()
-            client.loop_stop()
-
-    def first_seen(self) -> dict[str, float]:
-        """Alert id -> time of its first receipt (parses what arrived since the last call)."""
-        end = len(self.received)
-        for payload, at, _ in self.received[self._parsed:end]:
-            self._first.setdefault(json.loads(payload)["id"], at)
-        self._parsed = end
-        return self._first
-
-    def per_consumer(self) -> list[int]:
-        counts = [0] * len(self._clients)
-        for _, _, index in self.received:
-            counts[index] += 1
-        return counts
-
-
-def open_sink(options: dict, device: str, outbox: Outbox) -> MqttSink:
-    """An open MqttSink for ``device``; ``options`` holds ``url`` and any other MqttConfig field."""
-    options = dict(options)
-    sink = MqttSink(MqttConfig.from_url(options.pop("url"), device_id=device, **options), outbox)
-    sink.open()
-    return sink
-
-
-# -- part 1: one device's sustained throughput ----------------------------------
-
-
-def raw_paho_rate(broker: LocalBroker, alerts: list[Alert], inflight: int) -> dict:
-    """One paho client publishes every alert at QoS 1; the clock stops at the last PUBACK.
-
-    The same checking subscriber as for the sink runs in this process, so both share the CPU alike.
-    """
-    done = threading.Semaphore(0)
-    topic = f"edgewatch/{alerts[0].device}/alerts"
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fleet-raw-paho", protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(inflight)
-    client.on_publish = lambda *args: done.release()
-    with Consumers(broker, 1, topic) as check:
-        client.connect(broker.host, broker.port)
-        client.loop_start()
-        try:
-            start = time.perf_counter()
-            for alert in alerts:
-                client.publish(topic, alert.to_json().encode(), qos=1)
-            acked = sum(done.acquire(timeout=30) for _ in alerts)
-            elapsed = time.perf_counter() - start
-        finally:
-            client.disconnect()
-            client.loop_stop()
-        wait_until(lambda: len(check.first_seen()) >= len(alerts), timeout=10)
-        received = check.first_seen()
-    return {"variant": "raw paho QoS 1 (to_json + publish)", "messages": len(alerts), "acked": acked,
-            "seconds": elapsed, "accept_per_s": None, "per_s": acked / elapsed,
-            "lost": sum(1 for a in alerts if a.id not in received), "duplicates": len(check.received) - len(received)}
-
-
-def sink_rate(broker: LocalBroker, alerts: list[Alert], outbox: Outbox, variant: str) -> dict:
-    """The sink publishes every alert as fast as it can; the clock stops when the outbox is empty."""
-    device = alerts[0].device
-    with Consumers(broker, 1, f"edgewatch/{device}/alerts") as check:
-        sink = open_sink({"url": broker.url, "homeassistant": False}, device, outbox)
-        start = time.perf_counter()
-        for alert in alerts:
-            sink.publish(alert)
-        accepted = time.perf_counter() - start
-        drained = wait_until(lambda: sink.outstanding() == 0, timeout=120, poll=0.01)
-        elapsed = time.perf_counter() - start
-        report = sink.close(timeout=5)
-        wait_until(lambda: len(check.first_seen()) >= len(alerts), timeout=10)
-        received = check.first_seen()
-    outbox.close()
-    lost = sum(1 for a in alerts if a.id not in received)
-    return {"variant": variant, "messages": len(alerts), "acked": report.delivered, "seconds": elapsed,
-            "accept_per_s": len(alerts) / accepted, "per_s": len(alerts) / elapsed if drained else 0.0,
-            "lost": lost, "duplicates": len(check.received) - len(received)}
-
-
-def make_outbox(path: Path, kind: str) -> Outbox:
-    """``shipped``: the Outbox as edge-infer uses it; ``full``: what-if with an fsync inside every put
-    (synchronous=FULL, the outbox before the sync thread); ``memory``: no disk at all."""
-    if kind == "memory":
-        return Outbox(Path(":memory:"))
-    outbox = Outbox(path)
-    if kind == "full":
-        outbox._db.execute("PRAGMA synchronous=FULL")  # what-if only
-    return outbox
-
-
-def run_throughput(args: argparse.Namespace, workdir: Path) -> list[dict]:
-    rows = []
-    with LocalBroker() as broker:
-        for variant, kind in (("MqttSink + Outbox (shipped: WAL + sync thread)", "shipped"),
-                              ("what-if: same, fsync in every put (FULL)", "full"),
-                              ("what-if: same, in-memory outbox (no disk)", "memory")):
-            device = f"bench-{kind}"
-            alerts = [make_alert(device, i) for i in range(args.messages)]
-            rows.append(sink_rate(broker, alerts, make_outbox(workdir / f"{kind}.sqlite", kind), variant))
-            print(f"  {variant}: {rows[-1]['per_s']:.0f} alerts/s", flush=True)
-        raw_alerts = [make_alert("raw-paho", i) for i in range(args.messages)]
-        raw = raw_paho_rate(broker, raw_alerts, inflight=MqttConfig(host="x").inflight)
-    for row in rows:
-        row["ratio_to_raw"] = row["per_s"] / raw["per_s"]
-    return [raw, *rows]
-
-
-def durability_lag(workdir: Path, alerts: int = 200, burst: int = 2000) -> dict:
-    """Milliseconds from ``put()`` returning to the alert being flushed to the disk.
-
-    Isolated: one alert at a time, each waited for (an alert every few seconds looks like this).
-    Burst: ``burst`` alerts put back to back, then the wait for the last one to be flushed.
-    """
-    outbox = Outbox(workdir / "lag.sqlite")
-    payload = make_alert("lag", 0).to_json().encode()
-    isolated = []
-    for _ in range(alerts):
-        outbox.put("t", payload, 1)
-        began = time.perf_counter()
-        outbox.wait_durable()
-        isolated.append((time.perf_counter() - began) * 1000)
-    for _ in range(burst):
-        outbox.put("t", payload, 1)
-    began = time.perf_counter()
-    outbox.wait_durable()
-    burst_ms = (time.perf_counter() - began) * 1000
-    outbox.close()
-    return {"isolated_ms": {q: percentile(isolated, q) for q in (50, 99, 100)}, "burst": burst,
-            "burst_tail_ms": burst_ms}
-
-
-def print_durability(lag: dict) -> None:
-    iso = lag["isolated_ms"]
-    print(f"\nOutbox durability lag (put() returned -> flushed to disk; a power cut in between loses the alert, "
-          f"a crash does not)\n  isolated alerts: p50 {iso[50]:.2f} ms, p99 {iso[99]:.2f} ms, max {iso[100]:.2f} ms; "
-          f"after a burst of {lag['burst']}: {lag['burst_tail_ms']:.2f} ms")
-
-
-def print_throughput(rows: list[dict]) -> None:
-    print(f"\nOne device, sustained: {rows[0]['messages']} alerts published as fast as possible until all "
-          f"PUBACKed (in-flight window {MqttConfig(host='x').inflight})")
-    print(f"  {'variant':<52} {'accept/s':>9} {'acked/s':>9} {'x raw':>7} {'lost':>5} {'dup':>4}")
-    for row in rows:
-        accept = f"{row['accept_per_s']:.0f}" if row["accept_per_s"] else "-"
-        ratio = f"{row['ratio_to_raw']:.3f}" if "ratio_to_raw" in row else "1"
-        lost = row["lost"]
-        print(f"  {row['variant']:<52} {accept:>9} {row['per_s']:>9.0f} {ratio:>7} {lost:>5} "
-              f"{row.get('duplicates', 0):>4}")
-    shipped = rows[1]
-    verdict = "MEETS" if shipped["ratio_to_raw"] >= 1 / 3 and shipped["lost"] == 0 else "MISSES"
-    print(f"  target >= 1/3 of raw paho with zero loss: shipped outbox {verdict} it "
-          f"({shipped['ratio_to_raw']:.3f}, {shipped['lost']} lost)")
-
+from edge.sinks import MqttSink  # noqa: E402
+from edgewatch.broker import LocalBroker  # noqa: E402
 
 # -- part 2: the fleet ---------------------------------------------------------------
 #

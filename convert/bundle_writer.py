@@ -37,7 +37,7 @@ class BundleWriter:
         return {
             p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
             for p in sorted(self.staging.iterdir())
-            if p.name != MANIFEST_NAME
+            if p.name != MANIFEST_NAME and p.is_file()
         }
 
     def commit(self, manifest: dict) -> Path:

@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.dataset import RepresentativeDataset, make_windows
+from calibration.dataset import RepresentativeDataset
 from convert import _deps
 from convert.autoencoder import FAMILY, AutoencoderSpec
 from convert.export import Precision, rebuild_batch1, to_tflite
+from convert.recipes import load_dataset, options_from_sidecar, representative_for
 from convert.train import read_sidecar, sidecar_path
-from edge.bundle import sha256_file
-from edge.csvdata import read_table
 from edge.errors import ConfigError, ModelLoadError
 from edge.scaler import StandardScaler
 
@@ -117,16 +116,9 @@ def convert_for_mcu(model_path: Path, data_path: Path, representative_count: int
 def _windows(sidecar: dict, data_path: Path, count: int, check_count: int):
     """The representative dataset exactly as ``convert.pipeline`` builds it, and held-out check windows."""
     scaler = StandardScaler.from_dict(sidecar["scaler"])
-    table = read_table(data_path, sidecar["columns"])
-    window, hop = sidecar["window"], sidecar["hop"]
-    if sha256_file(data_path) == sidecar["data"]["sha256"]:
-        train = table.values[slice(*sidecar["data"]["train_rows"])]
-        tail = table.values[sidecar["data"]["holdout_rows"][0]:]
-    else:
-        train = tail = table.values
-    representative = RepresentativeDataset(scaler.transform(make_windows(train, window, hop)), count)
-    held_out = RepresentativeDataset(scaler.transform(make_windows(tail, window, hop)), check_count).windows
-    return representative, held_out
+    dataset = load_dataset(FAMILY, data_path, options_from_sidecar(sidecar), scaler=scaler)
+    held_out = RepresentativeDataset(dataset.x_test, check_count).windows
+    return representative_for(dataset, count), held_out
 
 
 def _sidecar(model_path: Path) -> dict:

@@ -9,8 +9,9 @@ Loading verifies every file's size and sha256 before anything runs.
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from edge.features import FeatureSpec, NoFeatures, Passthrough, feature_spec_fro
 from edge.scaler import StandardScaler
 from edge.score import ScoreSpec
 
-__all__ = ["Bundle", "Variant", "InputSpec", "load_bundle", "sha256_file", "MANIFEST_NAME", "SCHEMA_VERSION"]
+__all__ = ["Bundle", "Variant", "InputSpec", "load_bundle", "set_default_variant", "sha256_file", "MANIFEST_NAME",
+           "SCHEMA_VERSION"]
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -239,3 +241,29 @@ def _build(root: Path, manifest: dict) -> Bundle:
         manifest=manifest,
         end_ratio=float(decision["end_ratio"]) if decision.get("end_ratio") is not None else None,
     )
+
+
+def set_default_variant(root: Path, name: str, evidence: dict) -> dict:
+    """Make ``name`` the bundle's default variant (``edgewatch bench --repick``), atomically.
+
+    The model files are untouched, so every sha256 stays valid; the manifest
+    is written to a temporary file beside it, flushed, and renamed over it,
+    then the bundle is verified again. ``evidence`` (the device's latencies)
+    is recorded under ``choice.device``. Returns the new manifest.
+    """
+    root = Path(root)
+    bundle = load_bundle(root)
+    variant = bundle.variant(name)
+    manifest = dict(bundle.manifest)
+    manifest["default_variant"] = name
+    manifest["threshold"] = {**manifest["threshold"], "variant": name,
+                             "value": float(variant.info.get("threshold", bundle.threshold))}
+    manifest["choice"] = {**manifest.get("choice", {}), "device": evidence}
+    temporary = root / f".{MANIFEST_NAME}.tmp"
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest, indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, root / MANIFEST_NAME)
+    load_bundle(root)
+    return manifest

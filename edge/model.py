@@ -1,11 +1,12 @@
 """The model a pipeline runs: bundle, variant, backend and scorer, swappable between windows.
 
 Which backend runs which variant: a forced ``backend`` runs the requested
-variant (or the bundle's default, or its first variant of that backend's
-format); otherwise backends are tried in preference order (LiteRT,
-tflite-runtime, onnxruntime), each on the requested variant or on the
-bundle's best variant of its format, and the first that imports and loads
-wins. The reasons the others were passed over are kept for the status.
+variant (or the bundle's default, or its best variant of that backend's
+format); otherwise the backends of the default variant's format go first,
+then the others, each in preference order (LiteRT, tflite-runtime,
+onnxruntime), each on the requested variant or on the bundle's best variant
+of its format (the default, or the measured choice among that format's
+variants), and the first that imports and loads wins. The reasons the others were passed over are kept for the status.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from edge.backends import BACKENDS, BACKENDS_BY_FORMAT, PREFERENCE, Backend, open_backend
 from edge.bundle import Bundle, Variant, load_bundle
+from edge.choice import Candidate, choose_default
 from edge.errors import BundleError, ConfigError, EdgewatchError, MissingDependencyError, ModelLoadError
 from edge.score import WindowScorer
 
@@ -48,10 +50,15 @@ class LoadedModel:
 
 
 def _best_variant(bundle: Bundle, model_format: str) -> Variant | None:
+    """The default if it has this format, else the measured choice among this format's variants."""
     default = bundle.variant()
     if default.format == model_format:
         return default
-    return next((v for v in bundle.variants.values() if v.format == model_format), None)
+    same = [v for v in bundle.variants.values() if v.format == model_format]
+    candidates = [Candidate(v.name, int(v.info.get("bytes", 0)), float(v.info.get("latency_ms_host", 0.0)),
+                            bool(v.info.get("budget", {}).get("within_budget", True))) for v in same]
+    picked = choose_default(candidates) if candidates else None
+    return bundle.variants[picked] if picked else (same[0] if same else None)
 
 
 def backend_candidates(bundle: Bundle, variant: str | None, backend: str | None) -> list[tuple[str, Variant]]:
@@ -72,7 +79,10 @@ def backend_candidates(bundle: Bundle, variant: str | None, backend: str | None)
     if variant is not None:
         chosen = bundle.variant(variant)
         return [(name, chosen) for name in BACKENDS_BY_FORMAT.get(chosen.format, ())]
-    pairs = [(name, _best_variant(bundle, BACKENDS[name].format)) for name in PREFERENCE]
+    # the bundle's default first (on the backends of its format), then the others in preference order
+    default_format = bundle.variant().format
+    order = sorted(PREFERENCE, key=lambda name: BACKENDS[name].format != default_format)
+    pairs = [(name, _best_variant(bundle, BACKENDS[name].format)) for name in order]
     return [(name, v) for name, v in pairs if v is not None]
 
 

@@ -145,3 +145,58 @@ def virtual_mic() -> Iterator[VirtualMic]:
             os.environ.pop("PULSE_SERVER", None)
         else:
             os.environ["PULSE_SERVER"] = previous
+
+
+# ============================================================================
+# Model families: one tiny model per family, trained for a few epochs on
+# generated data and converted to every variant ONCE per session (in-process).
+# ============================================================================
+
+from edgewatch import synth_data  # noqa: E402
+
+# family -> (data writer, file, training settings, variants to build (None: all))
+FAMILY_SETUPS = {
+    "lstm_classifier": (lambda p: synth_data.write_labelled_events(p, rows=3000), "events.csv",
+                        dict(window=24, units=12, epochs=8), None),  # 4 epochs confuse background and hum
+    "gru_classifier": (lambda p: synth_data.write_labelled_events(p, rows=3000), "events.csv",
+                       dict(window=24, units=12), ("fp32", "int8", "int8_unrolled")),
+    "bilstm_classifier": (lambda p: synth_data.write_labelled_events(p, rows=3000), "events.csv",
+                          dict(window=24, units=8), ("fp32", "int8")),
+    "lstm_forecaster": (lambda p: generate(2500, seed=3).write_csv(p), "pump.csv", dict(window=24, units=12),
+                        ("fp32", "int8", "onnx_dynamic")),
+    "cnn_lstm": (lambda p: synth_data.write_frames(p, count=150, frames=6, size=12), "frames.npz",
+                 dict(units=8, filters=4), ("fp32", "int8", "onnx")),
+    "text_classifier": (lambda p: synth_data.write_text_reviews(p, count=300), "reviews.csv",
+                        dict(window=16, units=8), ("fp32", "int8", "onnx_dynamic")),
+    "char_generator": (lambda p: synth_data.write_char_text(p, sentences=200), "chars.txt",
+                       dict(window=12, units=24, hop=2), ("fp32", "int8", "onnx")),
+}
+
+
+@dataclass(frozen=True)
+class FamilyBundle:
+    family: str
+    model: Path
+    data: Path
+    bundle: Path
+    manifest: dict
+
+
+@pytest.fixture(scope="session")
+def family_bundles(tmp_path_factory) -> dict[str, FamilyBundle]:
+    from convert.pipeline import ConvertConfig, convert_model
+    from convert.train import TrainConfig, train_model
+
+    root = tmp_path_factory.mktemp("families")
+    built = {}
+    for family, (write, name, settings, variants) in FAMILY_SETUPS.items():
+        data = root / name
+        if not data.exists():
+            write(data)
+        model = root / f"{family}.keras"
+        train_model(data, model, TrainConfig(**{"family": family, "epochs": 4, "seed": 1, **settings}))
+        config = ConvertConfig(variants=variants, latency_repeats=40, eval_limit=300,
+                               plots=family == "lstm_classifier", representative_count=100)
+        manifest = convert_model(model, data, root / f"{family}_bundle", config, step=lambda _: None)
+        built[family] = FamilyBundle(family, model, data, root / f"{family}_bundle", manifest)
+    return built

@@ -46,21 +46,43 @@ def _infer(python, trained_bundle, *args, blocked=("tensorflow",)):
     return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
+@pytest.fixture(scope="module")
+def int8_default(trained_bundle, tmp_path_factory):
+    """The session bundle with INT8 TFLite as its default (the measured choice may be another variant)."""
+    import dataclasses
+    import shutil
+
+    from edge.bundle import set_default_variant
+
+    copy = tmp_path_factory.mktemp("int8_default") / "bundle"
+    shutil.copytree(trained_bundle.bundle, copy)
+    set_default_variant(copy, "int8", {"test": "INT8 TFLite forced as the default"})
+    return dataclasses.replace(trained_bundle, bundle=copy)
+
+
 def _starts(result) -> list[int]:
     return [a["window_start"] for a in map(json.loads, result.stdout.splitlines()) if a["type"] == "start"]
 
 
-def test_litert_is_the_first_choice(trained_bundle):
-    done = _infer(sys.executable, trained_bundle)
+def test_litert_is_the_first_choice(int8_default):
+    done = _infer(sys.executable, int8_default)
     assert done.returncode == 0, done.stderr
     assert "(int8 on litert (cpu))" in done.stderr and "passed over" not in done.stderr
-    assert len(_starts(done)) == len(trained_bundle.data.stream.anomalies)
+    assert len(_starts(done)) == len(int8_default.data.stream.anomalies)
 
 
-def test_without_litert_or_tflite_runtime_onnxruntime_runs_the_onnx_variant(trained_bundle):
+def test_the_default_variant_runs_on_its_own_runtime(trained_bundle):
+    default = load_bundle(trained_bundle.bundle).variant()
+    done = _infer(sys.executable, trained_bundle)
+    assert done.returncode == 0, done.stderr
+    assert f"({default.name} on " in done.stderr and "passed over" not in done.stderr
+
+
+def test_without_litert_or_tflite_runtime_onnxruntime_runs_the_onnx_variant(int8_default):
+    trained_bundle = int8_default
     done = _infer(sys.executable, trained_bundle, blocked=("tensorflow", "ai_edge_litert"))
     assert done.returncode == 0, done.stderr
-    assert "(onnx on onnxruntime (CPUExecutionProvider))" in done.stderr
+    assert " on onnxruntime (CPUExecutionProvider))" in done.stderr
     assert "passed over litert (int8): the LiteRT backend needs ai-edge-litert: pip install" in done.stderr
     assert "passed over tflite_runtime (int8)" in done.stderr
     assert len(_starts(done)) == len(trained_bundle.data.stream.anomalies)
@@ -81,8 +103,9 @@ def test_forced_backend_that_is_missing_says_how_to_install_it(trained_bundle):
 
 
 @pytest.mark.skipif(not TFLITE_VENV_PYTHON.exists(), reason="run scripts/setup.sh to create .venv-tflite")
-def test_tflite_runtime_runs_where_litert_is_not_installed(trained_bundle):
+def test_tflite_runtime_runs_where_litert_is_not_installed(int8_default):
     """A real tflite-runtime 2.14 (numpy<2), chosen because LiteRT and onnxruntime are absent: same alerts."""
+    trained_bundle = int8_default
     reference = _infer(sys.executable, trained_bundle)
     done = _infer(TFLITE_VENV_PYTHON, trained_bundle)
     assert done.returncode == 0, done.stderr
@@ -112,13 +135,25 @@ def test_tflite_runtime_resets_the_lstm_state_every_window(trained_bundle):
     assert done.stdout.split() == ["0.0", "tflite_runtime"]
 
 
-def test_candidates_follow_preference_variant_and_forced_backend(trained_bundle):
+def test_candidates_follow_preference_variant_and_forced_backend(trained_bundle, tmp_path):
+    import shutil
+
+    from edge.bundle import set_default_variant
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(trained_bundle.bundle, copy)
+    set_default_variant(copy, "int8", {"test": "default forced"})
+    auto = [(b, v.name) for b, v in backend_candidates(load_bundle(copy), None, None)]
+    assert auto[:2] == [("litert", "int8"), ("tflite_runtime", "int8")]  # the default's own backends first
+    assert auto[2][0] == "onnxruntime" and auto[2][1].startswith("onnx")  # then the measured ONNX choice
+    set_default_variant(copy, "onnx_dynamic", {"test": "default forced"})
+    auto = [(b, v.name) for b, v in backend_candidates(load_bundle(copy), None, None)]
+    assert auto[0] == ("onnxruntime", "onnx_dynamic") and [b for b, _ in auto[1:]] == ["litert", "tflite_runtime"]
     bundle = load_bundle(trained_bundle.bundle)
-    auto = [(b, v.name) for b, v in backend_candidates(bundle, None, None)]
-    assert auto == [("litert", "int8"), ("tflite_runtime", "int8"), ("onnxruntime", "onnx")]
     assert [(b, v.name) for b, v in backend_candidates(bundle, "fp32", None)] == [
         ("litert", "fp32"), ("tflite_runtime", "fp32")]
-    assert [(b, v.name) for b, v in backend_candidates(bundle, None, "onnxruntime")] == [("onnxruntime", "onnx")]
+    forced = backend_candidates(bundle, None, "onnxruntime")
+    assert len(forced) == 1 and forced[0][0] == "onnxruntime" and forced[0][1].format == "onnx"
     with pytest.raises(ConfigError, match="runs onnx models but variant 'int8' is tflite"):
         backend_candidates(bundle, "int8", "onnxruntime")
     with pytest.raises(ConfigError, match="unknown backend 'tensorrt'"):

@@ -54,10 +54,12 @@ def test_manifest_matches_its_schema_and_records_agreement(trained_bundle):
     manifest = json.loads((trained_bundle.bundle / "manifest.json").read_text())
     schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "manifest.schema.json").read_text())
     jsonschema.validate(manifest, schema)
-    assert manifest["default_variant"] == "int8"
-    assert set(manifest["variants"]) == {"fp32", "dynamic", "int8", "onnx"}
+    assert set(manifest["variants"]) == {"fp32", "float16", "dynamic", "int8", "int8_unrolled", "onnx",
+                                         "onnx_dynamic", "onnx_qdq"}
+    chosen = manifest["variants"][manifest["default_variant"]]
+    assert chosen["budget"]["within_budget"], chosen["budget"]
     assert manifest["variants"]["int8"]["io"]["input"]["dtype"] == "int8"
-    assert manifest["threshold"]["calibration_data"].startswith("held-out tail")
+    assert manifest["threshold"]["calibration_data"].startswith("held-out part")
 
 
 def _heldout_windows(trained_bundle):

@@ -93,7 +93,9 @@ def test_doctor_passes_on_a_healthy_device_with_tls_and_a_client_certificate(tra
                               f'cert_file = "{certs.client_cert}"\nkey_file = "{certs.client_key}"')
     assert done.returncode == 0, done.stdout + done.stderr
     assert lines["broker"].startswith("OK") and "(TLS, anonymous), commands topic allowed" in lines["broker"]
-    assert lines["bundle"].startswith("OK") and "int8 on litert (cpu), self-test window" in lines["bundle"]
+    default = load_bundle(trained_bundle.bundle).variant()  # the measured choice, on its own runtime
+    runtime = "litert (cpu)" if default.format == "tflite" else "onnxruntime (CPUExecutionProvider)"
+    assert lines["bundle"].startswith("OK") and f"{default.name} on {runtime}, self-test window" in lines["bundle"]
     assert "litert 2.3" in done.stdout and "onnxruntime" in done.stdout
     assert lines["audio"].startswith("OK") and "sounddevice" in lines["audio"]  # setup installs [audio] for tests
     assert lines["outbox"].startswith("OK") and "MiB free" in lines["outbox"]

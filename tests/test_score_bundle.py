@@ -13,7 +13,9 @@ from calibration.dataset import make_windows
 from calibration.drift import drift_weights
 from calibration.threshold import ThresholdPolicy, choose_threshold
 from conftest import run_cli
-from convert.pipeline import ConvertConfig, _load_data
+from convert.families import get_family
+from convert.loading import load_trained
+from convert.pipeline import ConvertConfig, score_spec
 from convert.train import read_sidecar
 from edge.bundle import load_bundle
 from edge.csvdata import read_table
@@ -96,10 +98,12 @@ def test_convert_score_option_recomputes_weights_from_the_training_rows(trained_
     """The session model was trained with the default (mse); ``convert --score channel-max`` overrides it."""
     sidecar = read_sidecar(trained_bundle.model)
     assert ScoreSpec.from_dict(sidecar["score"]).kind == RECONSTRUCTION_MSE
-    data = _load_data(sidecar, trained_bundle.data.normal_csv, ConvertConfig(score="channel-max"))
-    rows = _training_rows(sidecar, trained_bundle.data.normal_csv)
-    assert data.score == ScoreSpec(CHANNEL_MAX_MSE, drift_weights(rows))
-    assert _load_data(sidecar, trained_bundle.data.normal_csv, ConvertConfig()).score == ScoreSpec()
+    loaded, family = load_trained(trained_bundle.model), get_family(sidecar["family"])
+    data = trained_bundle.data.normal_csv
+    rows = _training_rows(sidecar, data)
+    assert score_spec(family, loaded, data, ConvertConfig(score="channel-max")) == \
+        ScoreSpec(CHANNEL_MAX_MSE, drift_weights(rows))
+    assert score_spec(family, loaded, data, ConvertConfig()) == ScoreSpec()
 
 
 def test_unknown_score_choice_is_one_line(trained_bundle, tmp_path):

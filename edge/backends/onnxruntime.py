@@ -86,9 +86,13 @@ class OnnxRuntimeBackend:
         first = self._session.get_inputs()[0]
         self._input_name = first.name
         self._input_rank = len(first.shape)
+        self._input_dtype = np.int64 if first.type == "tensor(int64)" else \
+            np.int32 if first.type == "tensor(int32)" else np.float32
 
     def run(self, window: np.ndarray) -> np.ndarray:
-        data = np.asarray(window, dtype=np.float32)
+        data = np.asarray(window)
+        data = np.rint(data).astype(self._input_dtype) if self._input_dtype is not np.float32 and data.dtype.kind == "f" \
+            else data.astype(self._input_dtype, copy=False)
         while data.ndim < self._input_rank:
             data = data[None]
         return self._session.run(None, {self._input_name: data})[0]

@@ -50,7 +50,8 @@ class TFLiteInterpreterBackend:
         dtype = self._in["dtype"]
         if dtype != np.float32:
             scale, zero = self._in["quantization"]
-            data = quantize(data, scale, zero, dtype)
+            # token ids (int32 inputs) are not quantized: scale 0 means "pass the integers through"
+            data = quantize(data, scale, zero, dtype) if scale else np.rint(data).astype(dtype)
         self._interp.reset_all_variables()
         self._interp.set_tensor(self._in["index"], data)
         self._interp.invoke()

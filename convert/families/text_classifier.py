@@ -1,0 +1,42 @@
+"""Embedding + LSTM text classifier: token ids in (IMDB-style), label probabilities out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convert.families.base import Family, Spec, Task
+
+__all__ = ["TextClassifierSpec", "build_text_classifier", "TEXT_CLASSIFIER"]
+
+
+@dataclass(frozen=True)
+class TextClassifierSpec(Spec):
+    """Sequences of ``length`` token ids below ``vocab_size`` -> one of ``classes`` labels."""
+
+    length: int
+    vocab_size: int
+    classes: int
+    embedding: int = 32
+    units: int = 32
+    prunable = ("units",)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.length,)
+
+    @property
+    def input_dtype(self) -> str:
+        return "int32"
+
+
+def build_text_classifier(k, spec: TextClassifierSpec, batch_size: int | None = None, unroll: bool = False):
+    """Id 0 is padding; no mask (a masked LSTM does not become the fused op), so pad on the left."""
+    inputs = k.Input(shape=(spec.length,), batch_size=batch_size, dtype="int32", name="tokens")
+    embedded = k.layers.Embedding(spec.vocab_size, spec.embedding, name="embedding")(inputs)
+    hidden = k.layers.LSTM(spec.units, unroll=unroll, name="lstm")(embedded)
+    outputs = k.layers.Dense(spec.classes, activation="softmax", name="probabilities")(hidden)
+    return k.Model(inputs, outputs, name="text_classifier")
+
+
+TEXT_CLASSIFIER = Family("text_classifier", Task.CLASSIFY, TextClassifierSpec, build_text_classifier,
+                         "Embedding + LSTM text classifier (token ids in)")
