@@ -24,6 +24,13 @@ slow-drifting channels down-weighted by their drift ratio). Threshold and deboun
 defaults (``convert.pipeline.ConvertConfig``). SKAB's own rule (residual > 1.5 x the 99th percentile,
 with its look-ahead) is shown for the Keras model as a sanity check of the training.
 
+The decision's end ratio (``--end-ratio R [R ...]``, as ``edgewatch convert --end-ratio``) applies
+its first value to every score; ``channel-max`` is also decided without it and with each further
+value, all from the same models. With ``--members N > 1`` each model is an ensemble (``edgewatch
+train --members``) and the Keras rows also score its first member alone (what ``--members 1`` trains
+from that initialisation). ``--json`` keeps per-file row counts, so a split of the files can be
+scored afterwards.
+
 Strict mode (first seed): one model trained with ``convert.train`` (``--score channel-max``) on
 ``anomaly-free.csv`` (its last 20 % held out), converted by ``convert.pipeline`` into a real bundle
 whose thresholds come from that held-out tail; then all 34 experiments streamed in full through the
@@ -31,7 +38,8 @@ bundle's INT8 variant with the scorer ``edge.model.load_model`` builds from the 
 
 Event level (both modes): segment recall, alarm precision, median/p90 detection delay (seconds).
 
-    .venv/bin/python benchmarks/skab.py            # 3 seeds + strict mode: ~34 min on 2 shared cores
+    .venv/bin/python benchmarks/skab.py            # 3 seeds + strict mode: 34 min on 2 shared cores (round 1)
+    .venv/bin/python benchmarks/skab.py --skip-strict --end-ratio 10 3 5 20   # protocol mode: 2288 s (round 2)
     .venv/bin/python benchmarks/skab.py --quick    # every 3rd file, 1 seed, fewer epochs: ~3 min
 """
 
@@ -275,11 +283,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=30, help="epochs per file model (default 30)")
     parser.add_argument("--strict-epochs", type=int, default=15, help="epochs of the anomaly-free model (default 15)")
     parser.add_argument("--learning-rate", type=float, default=5e-3)
-    parser.add_argument("--members", type=int, default=3,
-                        help="autoencoders averaged in each model, as 'edgewatch train --members' (default 3)")
-    parser.add_argument("--end-ratio", type=float, nargs="+", default=[10.0],
+    parser.add_argument("--members", type=int, default=1,
+                        help="autoencoders averaged in each model, as 'edgewatch train --members' (default 1)")
+    parser.add_argument("--end-ratio", type=float, nargs="+", default=[5.0],
                         help="the Decider's end ratio, as 'edgewatch convert --end-ratio'; 0 turns it off; further "
-                             "values add channel-max rows with those ratios (default 10)")
+                             "values add channel-max rows with those ratios (default 5: chosen on the even files)")
     parser.add_argument("--skip-strict", action="store_true", help="protocol mode only")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
