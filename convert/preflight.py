@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.errors import MissingDependencyError, ModelLoadError
+from edge.errors import ModelLoadError
 from edge.native_output import native_output_silenced
-from firmware_bridge.export.ops import TFLM_RESOLVER_METHODS
+from firmware_bridge.export.ops import TFLM_RESOLVER_METHODS, model_ops
 
 __all__ = ["PreflightResult", "PreflightError", "tflite_ops", "tflite_ops_of", "onnx_ops", "preflight_artifact"]
 
@@ -41,16 +41,7 @@ class PreflightResult:
 
 def tflite_ops(path: Path) -> list[str]:
     """Op names in first-use order, read by the LiteRT interpreter without allocating (Flex ops included)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError as exc:
-        raise MissingDependencyError("pre-flight needs ai-edge-litert: pip install 'ai-edge-litert>=2.3'") from exc
-    try:
-        with native_output_silenced(2):
-            details = Interpreter(model_path=str(path))._get_ops_details()
-    except (ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"LiteRT cannot read {Path(path).name}: {str(exc).strip().splitlines()[0]}") from exc
-    return list(dict.fromkeys(str(op["op_name"]) for op in details))
+    return model_ops(path)
 
 
 def tflite_ops_of(content: bytes) -> list[str]:

@@ -22,28 +22,16 @@ from edge.backends.onnxruntime import choose_providers
 from edge.bundle import load_bundle
 from edge.errors import ConfigError
 from edge.model import backend_candidates, load_model
+from no_tensorflow import run_without_tensorflow
 
 ROOT = Path(__file__).resolve().parent.parent
 TFLITE_VENV_PYTHON = ROOT / ".venv-tflite" / "bin" / "python"
 
-BLOCKED_INFER = textwrap.dedent("""
-    import sys
-    BLOCKED = set(sys.argv[1].split(','))
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split('.')[0] in BLOCKED:
-                raise ImportError(f'{name} is not installed on this device')
-    sys.meta_path.insert(0, Block())
-    sys.argv = ['edge-infer'] + sys.argv[2:]
-    from edgewatch.infer import main
-    main()
-""")
-
 
 def _infer(python, trained_bundle, *args, blocked=("tensorflow",)):
-    command = [str(python), "-c", BLOCKED_INFER, ",".join(blocked), "--bundle", str(trained_bundle.bundle),
-               "--source", f"file:{trained_bundle.data.stream_csv}", "--quiet", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+    return run_without_tensorflow("edge-infer", "--bundle", trained_bundle.bundle, "--source",
+                                  f"file:{trained_bundle.data.stream_csv}", "--quiet", *args, blocked=blocked,
+                                  python=python, timeout=180)
 
 
 @pytest.fixture(scope="module")

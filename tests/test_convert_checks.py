@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from calibration.dataset import CalibrationMethod, RepresentativeDataset
 from edge.choice import Candidate, choose_default
 from edge.errors import ConfigError
+from no_tensorflow import run_without_tensorflow
 
 
 def test_preflight_rejects_a_flex_op_by_name(tmp_path):
@@ -31,6 +29,51 @@ def test_preflight_rejects_a_flex_op_by_name(tmp_path):
         preflight_artifact(path, "tflite")
     message = str(exc.value)
     assert "FlexCumprod" in message and "\n" not in message and "replace the layer" in message
+
+
+def _litert_outputs(content: bytes, windows: np.ndarray) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=content, num_threads=1)
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    outputs = []
+    for window in windows:
+        interpreter.reset_all_variables()
+        interpreter.set_tensor(inp["index"], window[None])
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(out["index"])[0].copy())
+    return np.stack(outputs)
+
+
+def test_tflite_files_keep_only_what_runtimes_read(tmp_path):
+    import tensorflow as tf
+    import tf_keras
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from convert.export import Precision, compact_tflite, to_tflite
+
+    tf_keras.utils.set_random_seed(3)
+    inputs = tf_keras.Input((12, 5), batch_size=1)
+    hidden = tf_keras.layers.GRU(40, bias_initializer="random_normal")(inputs)  # a WHILE loop, float biases
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(3, activation="softmax")(hidden))
+    windows = np.random.default_rng(0).normal(size=(20, 12, 5)).astype(np.float32)
+    for precision in (Precision.FP32, Precision.DYNAMIC):
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        if precision is Precision.DYNAMIC:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.experimental_new_dynamic_range_quantizer = False
+        raw = converter.convert()
+        compact = compact_tflite(raw)
+        assert len(compact) < len(raw) - 300  # names, signatures and ~60 empty quantization tables
+        assert np.array_equal(_litert_outputs(compact, windows), _litert_outputs(raw, windows))
+        made = flatbuffer_utils.convert_bytearray_to_object(bytearray(to_tflite(model, precision)))
+        tensors = [t for subgraph in made.subgraphs for t in subgraph.tensors]
+        assert all(t.quantization is None or len(t.quantization.scale) for t in tensors)
+        assert [m.name for m in made.metadata] == [b"min_runtime_version"]  # the converter's record is left out
+        quantized = [t for t in tensors if t.type == 9]  # INT8 weights keep their scale
+        assert bool(quantized) == (precision is Precision.DYNAMIC)
+        assert all(len(t.quantization.scale) == 1 for t in quantized)
 
 
 def test_preflight_lists_ops_and_tflm_support(family_bundles):
@@ -128,21 +171,8 @@ def test_choice_takes_the_smallest_of_the_fastest_within_budget():
     assert choose_default([Candidate("x", 1, 1.0, False)]) is None
 
 
-BLOCK_TF = textwrap.dedent("""
-    import sys
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'tf2onnx'):
-                raise ImportError(f'{name} is not installed on this device')
-    sys.meta_path.insert(0, Block())
-    sys.argv = ['edgewatch'] + sys.argv[1:]
-    from edgewatch.cli import app
-    app()
-""")
-
-
 def _device_cli(*args):
-    return subprocess.run([sys.executable, "-c", BLOCK_TF, *args], capture_output=True, text=True, timeout=300)
+    return run_without_tensorflow("edgewatch", *args)
 
 
 def test_bench_repick_rewrites_the_default_on_the_device(family_bundles, tmp_path):

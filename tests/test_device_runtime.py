@@ -3,48 +3,26 @@
 from __future__ import annotations
 
 import json
-import textwrap
+from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
-
-import subprocess
-import sys
-from pathlib import Path
 
 from edge.backends import open_backend
 from edge.bundle import load_bundle
 from edge.csvdata import read_table
 from edge.score import WindowScorer
 from calibration.dataset import make_windows
-
-BLOCK_TENSORFLOW = textwrap.dedent("""
-    import sys
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'tf2onnx'):
-                raise ImportError(f'{name} is not installed on this device')
-    sys.meta_path.insert(0, Block())
-    sys.argv = ['edge-infer'] + sys.argv[1:]
-    from edgewatch.infer import app
-    try:
-        app()
-    except SystemExit as exc:
-        loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))
-        print('HEAVY=' + ','.join(loaded), file=sys.stderr)
-        raise
-""")
+from no_tensorflow import heavy_modules_loaded, run_without_tensorflow
 
 
 def test_edge_infer_runs_with_tensorflow_unimportable(trained_bundle):
-    result = subprocess.run(
-        [sys.executable, "-c", BLOCK_TENSORFLOW, "--bundle", str(trained_bundle.bundle),
-         "--source", f"file:{trained_bundle.data.stream_csv}", "--quiet"],
-        capture_output=True, text=True, timeout=120,
-    )
+    result = run_without_tensorflow("edge-infer", "--bundle", trained_bundle.bundle,
+                                    "--source", f"file:{trained_bundle.data.stream_csv}", "--quiet", timeout=120,
+                                    report_loaded=True)
     assert result.returncode == 0, result.stderr
-    assert "HEAVY=\n" in result.stderr or result.stderr.rstrip().endswith("HEAVY=")
+    assert heavy_modules_loaded(result.stderr) == []
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
     starts = [a for a in alerts if a["type"] == "start"]
     assert len(starts) == len(trained_bundle.data.stream.anomalies)

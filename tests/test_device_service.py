@@ -20,6 +20,7 @@ from edge.bundle import load_bundle
 from edgewatch.broker import LocalBroker, write_password_file
 from test_delivery import _fast_stream
 from test_mqtt_sink import unique_device, wait_until
+from no_tensorflow import run_without_tensorflow
 
 SECRET = "doctor-Pump-9"
 
@@ -64,11 +65,6 @@ def test_dry_run_writes_nothing(tmp_path):
 
 # -- doctor --------------------------------------------------------------------------
 
-BLOCK_TF = ("import sys\nclass B:\n    def find_spec(self, name, path=None, target=None):\n"
-            "        if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'):\n"
-            "            raise ImportError(name)\nsys.meta_path.insert(0, B())\n"
-            "sys.argv = ['edgewatch'] + sys.argv[1:]\nfrom edgewatch.cli import main\nmain()\n")
-
 
 def _doctor(trained_bundle, tmp_path, mqtt_table: str, env: dict | None = None, source: str | None = None):
     config = tmp_path / "doctor.toml"
@@ -76,8 +72,8 @@ def _doctor(trained_bundle, tmp_path, mqtt_table: str, env: dict | None = None, 
     config.write_text(f'bundle = "{trained_bundle.bundle}"\nsource = "{source}"\ndevice_id = "pump-1"\n'
                       f'outbox = "{tmp_path / "o.sqlite"}"\n[mqtt]\n{mqtt_table}\n')
     config.chmod(0o600)
-    done = subprocess.run([sys.executable, "-c", BLOCK_TF, "doctor", "--config", str(config)], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
+    done = run_without_tensorflow("edgewatch", "doctor", "--config", config, timeout=120,
+                                  env={**os.environ, **(env or {})})
     lines = {line.split()[1]: line for line in done.stdout.splitlines() if line[:4] in ("OK  ", "WARN", "FAIL")}
     return done, lines
 

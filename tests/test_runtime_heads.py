@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -21,21 +18,10 @@ from edge.backends import open_backend
 from edge.bundle import load_bundle
 from edge.errors import ConfigError
 from edge.score import CLASS_CONFIDENCE, FORECAST_MSE, NEXT_TOKEN, ScoreSpec, WindowScorer
-
-BLOCK_TF = textwrap.dedent("""
-    import sys
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'tf2onnx'):
-                raise ImportError(f'{name} is not installed on this device')
-    sys.meta_path.insert(0, Block())
-    from edgewatch.infer import run
-    sys.exit(run(sys.argv[1:]))
-""")
-
+from no_tensorflow import run_without_tensorflow
 
 def _edge_infer(*args):
-    return subprocess.run([sys.executable, "-c", BLOCK_TF, *args], capture_output=True, text=True, timeout=300)
+    return run_without_tensorflow("edge-infer", *args)
 
 
 def _raw_rows(path, columns):

@@ -58,6 +58,25 @@ class Spec:
     prunable: ClassVar[tuple[str, ...]] = ()  # spec fields structured pruning may shrink
 
 
+class TokenSpec(Spec):
+    """Base of the text families: ``length`` int32 token ids below ``vocab_size`` in, an Embedding + LSTM inside."""
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.length,)
+
+    @property
+    def input_dtype(self) -> str:
+        return "int32"
+
+
+def embedded_lstm(k, spec: TokenSpec, input_name: str, batch_size: int | None, unroll: bool):
+    """The text families' trunk: token ids -> Embedding -> LSTM; returns (inputs, last hidden state)."""
+    inputs = k.Input(shape=(spec.length,), batch_size=batch_size, dtype="int32", name=input_name)
+    embedded = k.layers.Embedding(spec.vocab_size, spec.embedding, name="embedding")(inputs)
+    return inputs, k.layers.LSTM(spec.units, unroll=unroll, name="lstm")(embedded)
+
+
 Builder = Callable[..., Any]
 
 

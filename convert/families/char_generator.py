@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convert.families.base import Family, Spec, Task
+from convert.families.base import Family, Task, TokenSpec, embedded_lstm
 
 __all__ = ["CharGeneratorSpec", "build_char_generator", "CHAR_GENERATOR"]
 
 
 @dataclass(frozen=True)
-class CharGeneratorSpec(Spec):
+class CharGeneratorSpec(TokenSpec):
     """Contexts of ``length`` character ids below ``vocab_size``; id 0 pads the left of short prompts."""
 
     length: int
@@ -19,19 +19,9 @@ class CharGeneratorSpec(Spec):
     units: int = 64
     prunable = ("units",)
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (self.length,)
-
-    @property
-    def input_dtype(self) -> str:
-        return "int32"
-
 
 def build_char_generator(k, spec: CharGeneratorSpec, batch_size: int | None = None, unroll: bool = False):
-    inputs = k.Input(shape=(spec.length,), batch_size=batch_size, dtype="int32", name="context")
-    embedded = k.layers.Embedding(spec.vocab_size, spec.embedding, name="embedding")(inputs)
-    hidden = k.layers.LSTM(spec.units, unroll=unroll, name="lstm")(embedded)
+    inputs, hidden = embedded_lstm(k, spec, "context", batch_size, unroll)
     outputs = k.layers.Dense(spec.vocab_size, activation="softmax", name="next_char")(hidden)
     return k.Model(inputs, outputs, name="char_generator")
 

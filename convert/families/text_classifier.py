@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convert.families.base import Family, Spec, Task
+from convert.families.base import Family, Task, TokenSpec, embedded_lstm
 
 __all__ = ["TextClassifierSpec", "build_text_classifier", "TEXT_CLASSIFIER"]
 
 
 @dataclass(frozen=True)
-class TextClassifierSpec(Spec):
+class TextClassifierSpec(TokenSpec):
     """Sequences of ``length`` token ids below ``vocab_size`` -> one of ``classes`` labels."""
 
     length: int
@@ -20,20 +20,10 @@ class TextClassifierSpec(Spec):
     units: int = 32
     prunable = ("units",)
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (self.length,)
-
-    @property
-    def input_dtype(self) -> str:
-        return "int32"
-
 
 def build_text_classifier(k, spec: TextClassifierSpec, batch_size: int | None = None, unroll: bool = False):
     """Id 0 is padding; no mask (a masked LSTM does not become the fused op), so pad on the left."""
-    inputs = k.Input(shape=(spec.length,), batch_size=batch_size, dtype="int32", name="tokens")
-    embedded = k.layers.Embedding(spec.vocab_size, spec.embedding, name="embedding")(inputs)
-    hidden = k.layers.LSTM(spec.units, unroll=unroll, name="lstm")(embedded)
+    inputs, hidden = embedded_lstm(k, spec, "tokens", batch_size, unroll)
     outputs = k.layers.Dense(spec.classes, activation="softmax", name="probabilities")(hidden)
     return k.Model(inputs, outputs, name="text_classifier")
 

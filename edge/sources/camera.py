@@ -31,6 +31,7 @@ import numpy as np
 from edge.errors import ConfigError, MissingDependencyError, SourceError
 from edge.sources.base import Chunk, StreamRequest
 from edge.sources.pacing import Pacer
+from edge.sources.reopen import Backoff, reopen_with_backoff
 
 __all__ = ["CameraOptions", "CameraSource", "FrameSampler", "parse_camera_spec", "open_camera", "cv2_module",
            "VIDEO_SUFFIXES"]
@@ -178,22 +179,19 @@ class CameraSource:
         self._release()
 
     def _reopen(self) -> Any:
-        deadline, delay = time.monotonic() + self.options.reconnect_s, 0.2
-        while not self._closed.is_set():
-            try:
-                capture = self._open()
-            except SourceError as exc:
-                self.last_error = str(exc)
-                if time.monotonic() + delay > deadline:
-                    raise SourceError(f"{self.spec} failed and could not be reopened within "
-                                      f"{self.options.reconnect_s:g} s ({exc})") from exc
-                self._closed.wait(delay)
-                delay = min(delay * 2, 2.0)
-                continue
+        def give_up(exc: SourceError) -> SourceError:
+            return SourceError(f"{self.spec} failed and could not be reopened within "
+                               f"{self.options.reconnect_s:g} s ({exc})")
+
+        def failed(exc: SourceError) -> None:
+            self.last_error = str(exc)
+
+        capture = reopen_with_backoff(self._open, self._closed, Backoff(self.options.reconnect_s, first_s=0.2),
+                                      give_up, failed)
+        if capture is not None:
             self.reconnects += 1
             log.info("%s reopened (reconnect %d)", self.spec, self.reconnects)
-            return capture
-        return None
+        return capture
 
     def _release(self) -> None:
         capture, self._capture = self._capture, None

@@ -40,6 +40,7 @@ from edge.errors import ConfigError, MissingDependencyError, SourceError
 from edge.native_output import native_output_silenced
 from edge.sources.audio import AudioChunker, target_rate
 from edge.sources.base import Chunk, StreamRequest
+from edge.sources.reopen import Backoff, reopen_with_backoff
 
 __all__ = ["MicOptions", "MicSource", "parse_mic_spec", "open_mic", "sounddevice_module"]
 
@@ -213,23 +214,22 @@ class MicSource:
 
     def _reopen(self) -> None:
         """Open the device again with backoff (re-enumerating devices); ``SourceError`` after ``reconnect``."""
-        deadline, delay = time.monotonic() + self.options.reconnect_s, 0.1
-        while not self._closed.is_set():
-            try:
-                self._reinitialise_portaudio()
-                self._open()
-            except SourceError as exc:
-                self.last_error = str(exc)
-                if time.monotonic() + delay > deadline:
-                    raise SourceError(f"microphone {self.spec} failed ({self.last_error}) and could not be "
-                                      f"reopened within {self.options.reconnect_s:g} s; is it plugged in?") from exc
-                self._closed.wait(delay)
-                delay = min(delay * 2, 2.0)
-                continue
+        def open_once() -> bool:
+            self._reinitialise_portaudio()
+            self._open()
+            return True
+
+        def give_up(exc: SourceError) -> SourceError:
+            return SourceError(f"microphone {self.spec} failed ({exc}) and could not be "
+                               f"reopened within {self.options.reconnect_s:g} s; is it plugged in?")
+
+        def failed(exc: SourceError) -> None:
+            self.last_error = str(exc)
+
+        if reopen_with_backoff(open_once, self._closed, Backoff(self.options.reconnect_s), give_up, failed):
             self.reconnects += 1
             self._reopened = True
             log.info("microphone %s reopened (reconnect %d)", self.device_name, self.reconnects)
-            return
 
     def _reinitialise_portaudio(self) -> None:
         """Let PortAudio list the devices afresh (our stream is closed; no other is open here).

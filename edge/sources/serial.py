@@ -37,6 +37,7 @@ from edge.csvdata import BadRow
 from edge.errors import ConfigError, MissingDependencyError, SourceError
 from edge.sources.base import Chunk, StreamRequest
 from edge.sources.lines import LineParser
+from edge.sources.reopen import Backoff, reopen_with_backoff
 from firmware_bridge import FrameDecoder, Heartbeat, InferenceResult, LogLine, Message, Samples
 
 __all__ = ["SerialLink", "SerialOptions", "SerialSource", "log_device_line", "parse_serial_spec", "open_serial",
@@ -177,27 +178,21 @@ class SerialLink:
         with self._lock:
             self._drop_port()
         log.warning("serial port %s lost (%s); reopening for up to %g s", self.port, cause, self.reconnect_s)
-        deadline, delay, last = time.monotonic() + self.reconnect_s, 0.05, cause
-        while not self._closed.is_set():
-            try:
-                port = self._open()
-            except SourceError as exc:
-                last = exc.__cause__ or exc
-            else:
-                with self._lock:
-                    if self._closed.is_set():
-                        port.close()
-                        return False
-                    self._port = port
-                self.reconnects += 1
-                log.info("serial port %s reopened (reconnect %d)", self.port, self.reconnects)
-                return True
-            if time.monotonic() + delay > deadline:
-                raise SourceError(f"serial port {self.port} disconnected ({cause}) and could not be reopened "
-                                  f"within {self.reconnect_s:g} s ({last}); is the device plugged in?") from cause
-            self._closed.wait(delay)
-            delay = min(delay * 2, 1.0)
-        return False
+        def give_up(exc: SourceError) -> SourceError:
+            return SourceError(f"serial port {self.port} disconnected ({cause}) and could not be reopened "
+                               f"within {self.reconnect_s:g} s ({exc.__cause__ or exc}); is the device plugged in?")
+
+        port = reopen_with_backoff(self._open, self._closed, Backoff(self.reconnect_s, 0.05, 1.0), give_up)
+        if port is None:
+            return False
+        with self._lock:
+            if self._closed.is_set():
+                port.close()
+                return False
+            self._port = port
+        self.reconnects += 1
+        log.info("serial port %s reopened (reconnect %d)", self.port, self.reconnects)
+        return True
 
     def _drop_port(self) -> None:
         """Close the current port, ignoring errors (caller holds the lock)."""
