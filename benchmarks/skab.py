@@ -24,6 +24,13 @@ slow-drifting channels down-weighted by their drift ratio). Threshold and deboun
 defaults (``convert.pipeline.ConvertConfig``). SKAB's own rule (residual > 1.5 x the 99th percentile,
 with its look-ahead) is shown for the Keras model as a sanity check of the training.
 
+The decision's end ratio (``--end-ratio R [R ...]``, as ``edgewatch convert --end-ratio``) applies
+its first value to every score; ``channel-max`` is also decided without it and with each further
+value, all from the same models. With ``--members N > 1`` each model is an ensemble (``edgewatch
+train --members``) and the Keras rows also score its first member alone (what ``--members 1`` trains
+from that initialisation). ``--json`` keeps per-file row counts, so a split of the files can be
+scored afterwards.
+
 Strict mode (first seed): one model trained with ``convert.train`` (``--score channel-max``) on
 ``anomaly-free.csv`` (its last 20 % held out), converted by ``convert.pipeline`` into a real bundle
 whose thresholds come from that held-out tail; then all 34 experiments streamed in full through the
@@ -31,7 +38,8 @@ bundle's INT8 variant with the scorer ``edge.model.load_model`` builds from the 
 
 Event level (both modes): segment recall, alarm precision, median/p90 detection delay (seconds).
 
-    .venv/bin/python benchmarks/skab.py            # 3 seeds + strict mode: ~34 min on 2 shared cores
+    .venv/bin/python benchmarks/skab.py            # 3 seeds + strict mode: 34 min on 2 shared cores (round 1)
+    .venv/bin/python benchmarks/skab.py --skip-strict --end-ratio 10 3 5 20   # protocol mode: 2288 s (round 2)
     .venv/bin/python benchmarks/skab.py --quick    # every 3rd file, 1 seed, fewer epochs: ~3 min
 """
 
@@ -47,6 +55,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -56,118 +65,67 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from skab_metrics import TRAIN_ROWS, SkabFile, binary_counts, read_skab_csv, require_skab_dir, skab_files  # noqa: E402
 from skab_report import Tally, print_summary, print_table, summarize  # noqa: E402
+from skab_models import FileTrainer, int8_latency  # noqa: E402
+from skab_device import (DEFAULTS, HOP, SAMPLE_RATE, SharedBackend, calibrate, decide_rows, decision,  # noqa: E402
+                         skab_lookahead_rows, stream_rows)
 from calibration.dataset import RepresentativeDataset, make_windows  # noqa: E402
 from calibration.drift import SCORE_CHOICES, score_spec_for  # noqa: E402
-from calibration.threshold import choose_threshold  # noqa: E402
 from convert import _deps  # noqa: E402
-from convert.autoencoder import AutoencoderSpec, build_autoencoder  # noqa: E402
 from convert.export import Precision, rebuild_batch1, to_tflite  # noqa: E402
-from convert.pipeline import ConvertConfig  # noqa: E402
 from edge.backends import open_backend  # noqa: E402
-from edge.decide import Decider, DecisionConfig  # noqa: E402
 from edge.scaler import StandardScaler  # noqa: E402
 from edge.score import ScoreSpec, WindowScorer  # noqa: E402
-from edge.window import SlidingWindow  # noqa: E402
 
-SAMPLE_RATE = 1.0  # SKAB samples at 1 Hz
-HOP = 1  # SKAB decides every row
-CHUNK_ROWS = 64  # as edge.sources.file.CsvFileSource
-DEFAULTS = ConvertConfig()  # what `edgewatch convert` uses unless told otherwise
+RECIPE = "channel-max"  # the score of the scorecard's headline rows
 
 
-# -- the device path -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Detector:
+    """One row of the tables: which model output, which score, which decision."""
+
+    engine: str  # "keras" (FP32, batched) or "int8" (streamed through the device path)
+    choice: str  # a key of calibration.drift.SCORE_CHOICES
+    end_ratio: float | None  # the Decider's end ratio (None: off)
+    single: bool = False  # Keras only: the ensemble's first member alone (what --members 1 would train)
 
 
-def decision(threshold: float) -> DecisionConfig:
-    return DecisionConfig(float(threshold), DEFAULTS.k, DEFAULTS.n, 0, DEFAULTS.release)
-
-
-def calibrate(scores: np.ndarray) -> float:
-    """The toolkit's threshold (default policy) from normal-window scores 1 row apart."""
-    return choose_threshold(scores, DEFAULTS.threshold, 3600.0 * SAMPLE_RATE / HOP, decision(1.0), hop=HOP).value
-
-
-def decide_rows(scores: np.ndarray, threshold: float, window: int, rows: int) -> np.ndarray:
-    """Feed window scores (window ``j`` covers rows ``j .. j+window-1``) to the Decider; 0/1 per row."""
-    decider = Decider(decision(threshold))
-    pred = np.zeros(rows, np.int8)
-    for j, score in enumerate(scores):
-        decider.update(float(score))
-        pred[j + window - 1] = decider.active
-    return pred
-
-
-def stream_rows(values: np.ndarray, scorers: dict, thresholds: dict, window: int) -> dict[str, np.ndarray]:
-    """Stream raw rows in chunks through SlidingWindow -> each scorer -> its Decider; 0/1 per row each."""
-    windows = SlidingWindow(window, HOP, values.shape[1])
-    deciders = {key: Decider(decision(thresholds[key])) for key in scorers}
-    preds = {key: np.zeros(len(values), np.int8) for key in scorers}
-    for start in range(0, len(values), CHUNK_ROWS):
-        for w in windows.push(values[start : start + CHUNK_ROWS]):
-            for key, scorer in scorers.items():
-                deciders[key].update(scorer(w.values))
-                preds[key][w.end - 1 : w.end - 1 + HOP] = deciders[key].active
-    return preds
-
-
-class SharedBackend:
-    """Runs the wrapped backend once per distinct window, so several scorers share one inference."""
-
-    def __init__(self, backend) -> None:
-        self.backend, self._last_in, self._last_out = backend, None, None
-
-    def run(self, window: np.ndarray) -> np.ndarray:
-        if self._last_in is None or not np.array_equal(window, self._last_in):
-            self._last_in, self._last_out = np.array(window, copy=True), self.backend.run(window)
-        return self._last_out
-
-    def close(self) -> None:
-        self.backend.close()
-
-
-def skab_lookahead_rows(hits: np.ndarray, window: int, rows: int) -> np.ndarray:
-    """SKAB's notebooks: row ``i`` is flagged when windows ``i-window+1 .. i-1`` all exceed UCL
-    (a look-ahead of window-2 rows; the last 2*window-1 rows are never flagged)."""
-    pred = np.zeros(rows, np.int8)
-    for i in range(window - 1, len(hits) - window + 1):
-        if np.all(hits[i - window + 1 : i]):
-            pred[i] = 1
-    return pred
+def detectors_for(args, engines: tuple[str, ...] = ("int8", "keras"), singles: bool = True) -> dict[str, Detector]:
+    """The scorecard's detectors: every score with the chosen end ratio, channel-max without it, one member."""
+    rows: dict[str, Detector] = {}
+    for engine in engines:
+        for choice in SCORE_CHOICES:
+            rows[f"{engine} {choice}"] = Detector(engine, choice, args.end_ratio)
+        if args.end_ratio is not None:
+            rows[f"{engine} {RECIPE}, no end ratio"] = Detector(engine, RECIPE, None)
+        for ratio in args.other_end_ratios:
+            rows[f"{engine} {RECIPE}, end ratio {ratio:g}"] = Detector(engine, RECIPE, ratio)
+    if singles and args.members > 1:
+        rows[f"keras {RECIPE}, 1 member"] = Detector("keras", RECIPE, args.end_ratio, single=True)
+        if args.end_ratio is not None:
+            rows[f"keras {RECIPE}, 1 member, no end ratio"] = Detector("keras", RECIPE, None, single=True)
+    return rows
 
 
 # -- protocol mode ------------------------------------------------------------------------------
 
 
-class FileTrainer:
-    """One compiled Keras autoencoder, re-initialised for every file (34 fits without 34 graph traces)."""
-
-    def __init__(self, window: int, channels: int, units: int, learning_rate: float, seed: int) -> None:
-        self.keras = _deps.keras()
-        self.keras.utils.set_random_seed(seed)
-        self.spec = AutoencoderSpec(window, channels, units)
-        self.model = build_autoencoder(self.keras, self.spec)
-        self.model.compile(optimizer=self.keras.optimizers.Adam(learning_rate), loss="mse",
-                           jit_compile=True, steps_per_execution=16)
-        self.model.optimizer.build(self.model.trainable_variables)
-        self._initial = [w.copy() for w in self.model.get_weights()]
-
-    def fit(self, windows: np.ndarray, epochs: int, batch_size: int = 32, validation: float = 0.1) -> None:
-        """Fresh weights and optimizer state, then fit; the last ``validation`` share validates (as SKAB)."""
-        self.model.set_weights(self._initial)
-        for variable in self.model.optimizer.variables:
-            if "learning_rate" not in variable.path:
-                variable.assign(np.zeros(variable.shape, variable.dtype))
-        n_val = max(1, int(len(windows) * validation))
-        self.model.fit(windows[:-n_val], windows[:-n_val], validation_data=(windows[-n_val:], windows[-n_val:]),
-                       epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
-
-    def reconstruct(self, windows: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict(windows, batch_size=512, verbose=0))
+def keras_predictions(detectors: dict[str, Detector], specs: dict, scaled: tuple, recs: dict, window: int,
+                      rows: int) -> dict[str, np.ndarray]:
+    """Row predictions of the Keras detectors; ``recs`` maps single (bool) -> (train, test) reconstructions."""
+    train_scaled, test_scaled = scaled
+    preds = {}
+    for key, d in detectors.items():
+        if d.engine == "keras":
+            rec_train, rec_test = recs[d.single]
+            threshold = calibrate(specs[d.choice].scores(train_scaled, rec_train))
+            preds[key] = decide_rows(specs[d.choice].scores(test_scaled, rec_test), decision(threshold, d.end_ratio),
+                                     window, rows)
+    return preds
 
 
 def protocol_file(f: SkabFile, trainer: FileTrainer, args, path: Path, timing: dict) -> dict[str, np.ndarray]:
-    """Train on the file's first 400 rows, then predict every test row four ways (+ SKAB's rule)."""
-    window = args.window
+    """Train on the file's first 400 rows, then predict every test row with every detector (+ SKAB's rule)."""
+    window, detectors = args.window, detectors_for(args)
     train, test = f.values[:TRAIN_ROWS], f.values[TRAIN_ROWS:]
     scaler = StandardScaler.fit(train)
     specs = {choice: score_spec_for(choice, train) for choice in SCORE_CHOICES}
@@ -176,26 +134,28 @@ def protocol_file(f: SkabFile, trainer: FileTrainer, args, path: Path, timing: d
 
     began = time.perf_counter()
     trainer.fit(train_scaled, args.epochs)
-    rec_train, rec_test = trainer.reconstruct(train_scaled), trainer.reconstruct(test_scaled)
+    recs = {False: (trainer.reconstruct(train_scaled), trainer.reconstruct(test_scaled))}
+    if args.members > 1:
+        recs[True] = (trainer.first_member(train_scaled), trainer.first_member(test_scaled))
     timing["train_s"] += time.perf_counter() - began
-    preds = {}
-    for choice, spec in specs.items():
-        threshold = calibrate(spec.scores(train_scaled, rec_train))
-        preds[f"keras {choice}"] = decide_rows(spec.scores(test_scaled, rec_test), threshold, window, len(test))
+    preds = keras_predictions(detectors, specs, (train_scaled, test_scaled), recs, window, len(test))
     residual = lambda s, r: np.abs(r - s).mean(axis=1).sum(axis=1)  # noqa: E731  SKAB's notebooks
+    rec_train, rec_test = recs[False]
     ucl = 1.5 * np.percentile(residual(train_scaled, rec_train), 99)
     preds["keras skab-rule"] = skab_lookahead_rows(residual(test_scaled, rec_test) > ucl, window, len(test))
 
     began = time.perf_counter()
-    path.write_bytes(to_tflite(rebuild_batch1(trainer.model, trainer.spec), Precision.INT8,
-                               RepresentativeDataset(train_scaled, DEFAULTS.representative_count)))
+    representative = RepresentativeDataset(train_scaled, DEFAULTS.representative_count)
+    path.write_bytes(to_tflite(rebuild_batch1(trainer.model, trainer.spec), Precision.INT8, representative))
     timing["convert_s"] += time.perf_counter() - began
     began = time.perf_counter()
     backend = SharedBackend(open_backend("tflite", path))
     try:
-        scorers = {f"int8 {choice}": WindowScorer(scaler, backend, spec) for choice, spec in specs.items()}
-        thresholds = {key: calibrate(np.array([s(w) for w in train_raw])) for key, s in scorers.items()}
-        preds.update(stream_rows(test, scorers, thresholds, window))
+        scorers = {choice: WindowScorer(scaler, backend, spec) for choice, spec in specs.items()}
+        thresholds = {c: calibrate(np.array([scorer(w) for w in train_raw])) for c, scorer in scorers.items()}
+        int8 = {key: (d.choice, decision(thresholds[d.choice], d.end_ratio))
+                for key, d in detectors.items() if d.engine == "int8"}
+        preds.update(stream_rows(test, scorers, int8, window))
     finally:
         backend.close()
     timing["stream_s"] += time.perf_counter() - began
@@ -203,36 +163,50 @@ def protocol_file(f: SkabFile, trainer: FileTrainer, args, path: Path, timing: d
 
 
 def run_protocol(files: list[SkabFile], args, seed: int, workdir: Path) -> dict:
-    trainer = FileTrainer(args.window, files[0].values.shape[1], args.units, args.learning_rate, seed)
+    trainer = FileTrainer(args.window, files[0].values.shape[1], args.units, args.members, args.learning_rate, seed)
     tallies: dict[str, Tally] = {}
     timing = {"train_s": 0.0, "convert_s": 0.0, "stream_s": 0.0}
+    latency, per_file = {}, {}
     for i, f in enumerate(files):
-        preds = protocol_file(f, trainer, args, workdir / f"seed{seed}_{i}.tflite", timing)
+        path = workdir / f"seed{seed}_{i}.tflite"
+        preds = protocol_file(f, trainer, args, path, timing)
+        if i == 0 and args.members > 1:
+            scaled = StandardScaler.fit(f.values[:TRAIN_ROWS]).transform(make_windows(f.values[:TRAIN_ROWS], args.window, 1))
+            latency = int8_latency(trainer, scaled, path)
         truth = f.anomaly[TRAIN_ROWS:]
         for key, pred in preds.items():
             tallies.setdefault(key, Tally()).add(truth, pred)
+        per_file[f.name] = {key: _counts(truth, pred) for key, pred in preds.items()}
         print(f"  seed {seed} [{i + 1:2d}/{len(files)}] {f.name:<13} " + "  ".join(
-            f"{key} {binary_counts(truth, pred).f1:.2f}" for key, pred in preds.items() if "skab" not in key),
-            flush=True)
-    return {"tallies": tallies, "timing": timing}
+            f"{key} {binary_counts(truth, pred).f1:.2f}" for key, pred in preds.items()
+            if key in (f"int8 {RECIPE}", f"keras {RECIPE}", f"keras {RECIPE}, 1 member, no end ratio")), flush=True)
+    return {"tallies": tallies, "timing": timing, "latency": latency, "per_file": per_file}
+
+
+def _counts(truth: np.ndarray, pred: np.ndarray) -> dict:
+    """Row counts of one file (the JSON keeps them, so a split of the files can be scored afterwards)."""
+    c = binary_counts(truth, pred)
+    return {"tp": c.tp, "fp": c.fp, "tn": c.tn, "fn": c.fn}
 
 
 # -- strict mode --------------------------------------------------------------------------------
 
 
 def strict_bundle(normal: Path, args, seed: int, workdir: Path, timing: dict):
-    """``edgewatch train autoencoder --score channel-max`` and ``edgewatch convert`` on anomaly-free.csv."""
+    """``edgewatch train autoencoder --score channel-max --members N`` and ``edgewatch convert --end-ratio R``."""
     from convert.pipeline import convert_model
     from convert.train import TrainConfig, train_autoencoder
     from edge.bundle import load_bundle
 
     began = time.perf_counter()
-    config = TrainConfig(window=args.window, hop=HOP, units=args.units, epochs=args.strict_epochs,
-                         learning_rate=args.learning_rate, sample_rate=SAMPLE_RATE, seed=seed, score="channel-max")
+    config = TrainConfig(window=args.window, hop=HOP, units=args.units, members=args.members,
+                         epochs=args.strict_epochs, learning_rate=args.learning_rate, sample_rate=SAMPLE_RATE,
+                         seed=seed, score=RECIPE)
     trained = train_autoencoder(normal, workdir / "anomaly-free.keras", config)
     timing["train_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    convert_model(trained.model_path, normal, workdir / "bundle", DEFAULTS, step=lambda msg: None)
+    convert_model(trained.model_path, normal, workdir / "bundle", replace(DEFAULTS, end_ratio=args.end_ratio),
+                  step=lambda msg: None)
     timing["convert_s"] = time.perf_counter() - began
     return trained, load_bundle(workdir / "bundle")
 
@@ -248,40 +222,47 @@ def run_strict(files: list[SkabFile], root: Path, args, seed: int, workdir: Path
     normal_rows = read_skab_csv(normal)
     tail = normal_rows.values[trained.sidecar["data"]["holdout_rows"][0] :, [normal_rows.columns.index(c) for c in columns]]
     tail_raw = make_windows(tail, args.window, 1)
-    specs = {"mse": ScoreSpec(), "channel-max": bundle.score}  # the bundle's own, and what --score mse would give
+    specs = {"mse": ScoreSpec(), RECIPE: bundle.score}  # the bundle's own, and what --score mse would give
     model = _deps.keras().saving.load_model(trained.model_path, compile=False)
     tail_scaled = bundle.scaler.transform(tail_raw)
     rec_tail = np.asarray(model.predict(tail_scaled, batch_size=512, verbose=0))
-    thresholds = {f"keras {c}": calibrate(spec.scores(tail_scaled, rec_tail)) for c, spec in specs.items()}
+    detectors = detectors_for(args, singles=False)
+    keras_thresholds = {c: calibrate(spec.scores(tail_scaled, rec_tail)) for c, spec in specs.items()}
 
     loaded = load_model(bundle, "int8")  # the bundle's INT8 variant, the scorer its manifest asks for
     shared = SharedBackend(loaded.backend)
-    scorers = {"int8 mse": WindowScorer(bundle.scaler, shared, specs["mse"]),
-               "int8 channel-max": WindowScorer(bundle.scaler, shared, loaded.scorer.spec)}
-    thresholds["int8 mse"] = calibrate(np.array([scorers["int8 mse"](w) for w in tail_raw]))
-    thresholds["int8 channel-max"] = bundle.decision(loaded.variant).threshold  # calibrated by convert
+    scorers = {"mse": WindowScorer(bundle.scaler, shared, specs["mse"]),
+               RECIPE: WindowScorer(bundle.scaler, shared, loaded.scorer.spec)}
+    device = bundle.decision(loaded.variant)  # threshold calibrated by convert, end ratio from the manifest
+    int8_thresholds = {"mse": calibrate(np.array([scorers["mse"](w) for w in tail_raw])), RECIPE: device.threshold}
+    configs = {key: decision((int8_thresholds if d.engine == "int8" else keras_thresholds)[d.choice], d.end_ratio)
+               for key, d in detectors.items()}
+    effective = lambda c: (c.threshold, c.k, c.n, c.cooldown, c.release_windows, c.end_ratio)  # noqa: E731
+    assert effective(configs[f"int8 {RECIPE}"]) == effective(device), "decide as the bundle tells the device"
     began = time.perf_counter()
     try:
-        result = strict_stream(files, columns, bundle.scaler, model, specs, scorers, thresholds, args.window)
+        result = strict_stream(files, columns, bundle.scaler, model, specs, scorers, detectors, configs, args.window)
     finally:
         loaded.close()
     timing["stream_s"] = time.perf_counter() - began
-    return {**result, "timing": timing, "thresholds": thresholds, "score": bundle.score.to_dict(),
-            "columns": columns, "epochs_run": trained.epochs_run}
+    return {**result, "timing": timing, "thresholds": {"keras": keras_thresholds, "int8": int8_thresholds},
+            "score": bundle.score.to_dict(), "decision": bundle.manifest["decision"], "columns": columns,
+            "epochs_run": trained.epochs_run}
 
 
-def strict_stream(files, columns, scaler, model, specs, scorers, thresholds, window) -> dict:
+def strict_stream(files, columns, scaler, model, specs, scorers, detectors, configs, window) -> dict:
     """Every experiment in full: Keras batched and INT8 streamed; tallies over all rows, test rows, groups."""
     tallies: dict[str, Tally] = {}
     tallies_test: dict[str, Tally] = {}
     groups: dict[str, dict[str, Tally]] = {}
+    int8 = {key: (d.choice, configs[key]) for key, d in detectors.items() if d.engine == "int8"}
     for f in files:
         values = f.values[:, [f.columns.index(c) for c in columns]]
         scaled = scaler.transform(make_windows(values, window, 1))
         rec = np.asarray(model.predict(scaled, batch_size=512, verbose=0))
-        preds = {f"keras {c}": decide_rows(spec.scores(scaled, rec), thresholds[f"keras {c}"], window, len(values))
-                 for c, spec in specs.items()}
-        preds.update(stream_rows(values, scorers, thresholds, window))
+        preds = {key: decide_rows(specs[d.choice].scores(scaled, rec), configs[key], window, len(values))
+                 for key, d in detectors.items() if d.engine == "keras"}
+        preds.update(stream_rows(values, scorers, int8, window))
         for key, pred in preds.items():
             tallies.setdefault(key, Tally()).add(f.anomaly, pred)
             tallies_test.setdefault(key, Tally()).add(f.anomaly[TRAIN_ROWS:], pred[TRAIN_ROWS:])
@@ -302,9 +283,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=30, help="epochs per file model (default 30)")
     parser.add_argument("--strict-epochs", type=int, default=15, help="epochs of the anomaly-free model (default 15)")
     parser.add_argument("--learning-rate", type=float, default=5e-3)
+    parser.add_argument("--members", type=int, default=1,
+                        help="autoencoders averaged in each model, as 'edgewatch train --members' (default 1)")
+    parser.add_argument("--end-ratio", type=float, nargs="+", default=[5.0],
+                        help="the Decider's end ratio, as 'edgewatch convert --end-ratio'; 0 turns it off; further "
+                             "values add channel-max rows with those ratios (default 5: chosen on the even files)")
     parser.add_argument("--skip-strict", action="store_true", help="protocol mode only")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
+    args.end_ratio, args.other_end_ratios = args.end_ratio[0] or None, [r for r in args.end_ratio[1:] if r]
     if args.quick:
         args.seeds = args.seeds[:1]
         args.epochs, args.strict_epochs = min(args.epochs, 10), min(args.strict_epochs, 3)
@@ -319,10 +306,14 @@ def protocol_report(files: list[SkabFile], args, workdir: Path) -> dict:
         print_table(f"Protocol mode, seed {seed}, pooled over {result['tallies']['keras mse'].counts.rows} test rows "
                     f"of {len(files)} files (SKAB's F1/FAR/MAR)", result["tallies"], leaderboard=True)
         print("  timing: " + ", ".join(f"{k} {v:.0f}" for k, v in result["timing"].items()))
+        if result["latency"]:
+            print("  INT8 on this host (LiteRT, batch 1, median of 500): " + ", ".join(
+                f"{name} {v['latency_ms']:.3f} ms/window, {v['bytes']:,} bytes" for name, v in result["latency"].items()))
         per_seed[seed] = result
     summary = summarize({s: r["tallies"] for s, r in per_seed.items()}, list(SCORE_CHOICES))
     print_summary(summary, args.seeds)
-    return {"seeds": {str(s): {"figures": {k: t.to_dict() for k, t in r["tallies"].items()}, "timing_s": r["timing"]}
+    return {"seeds": {str(s): {"figures": {k: t.to_dict() for k, t in r["tallies"].items()}, "timing_s": r["timing"],
+                               "int8_latency": r["latency"], "per_file": r["per_file"]}
                       for s, r in per_seed.items()}, "summary": summary}
 
 
@@ -335,6 +326,7 @@ def strict_report(files: list[SkabFile], root: Path, args, workdir: Path) -> dic
                 strict["tallies"], leaderboard=False)
     print_table(f"Strict mode, the same predictions on the {strict['tallies_test']['keras mse'].counts.rows}"
                 " protocol test rows", strict["tallies_test"], leaderboard=True)
+    print(f"  bundle decision: {strict['decision']}")
     print("  per testbed group (all rows), INT8 mse | channel-max:")
     for group, by_key in strict["groups"].items():
         print(f"    {group:<7} " + " | ".join(f"F1 {by_key[k].counts.f1:.2f} FAR {by_key[k].counts.far:5.1f} %"
@@ -344,7 +336,7 @@ def strict_report(files: list[SkabFile], root: Path, args, workdir: Path) -> dic
     return {"seed": seed, "figures": {k: v.to_dict() for k, v in strict["tallies"].items()},
             "test_rows": {k: v.to_dict() for k, v in strict["tallies_test"].items()},
             "groups": {g: {k: v.to_dict() for k, v in by.items()} for g, by in strict["groups"].items()},
-            **{k: strict[k] for k in ("thresholds", "score", "columns", "timing", "epochs_run")}}
+            **{k: strict[k] for k in ("thresholds", "score", "decision", "columns", "timing", "epochs_run")}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,8 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         files = files[::3]
     began = time.perf_counter()
     print(f"SKAB at {root}: {len(files)} experiments{' (--quick: every 3rd)' if args.quick else ''}; "
-          f"seeds {' '.join(map(str, args.seeds))}; window {args.window}, LSTM units {args.units}, {args.epochs} "
-          f"epochs per file, hop {HOP}; toolkit defaults: debounce {DEFAULTS.k}-of-{DEFAULTS.n}, threshold "
+          f"seeds {' '.join(map(str, args.seeds))}; window {args.window}, {args.members} x LSTM autoencoder of "
+          f"{args.units} units, {args.epochs} epochs per file, hop {HOP}; end ratio {args.end_ratio}; "
+          f"toolkit defaults: debounce {DEFAULTS.k}-of-{DEFAULTS.n}, threshold "
           f"percentile {DEFAULTS.threshold.percentile}, {DEFAULTS.threshold.false_alarms_per_hour}/h, "
           f"margin {DEFAULTS.threshold.margin}")
     report: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "files": [f.name for f in files]}

@@ -44,16 +44,16 @@ class Tally:
 
 def print_table(title: str, rows: dict[str, Tally], leaderboard: bool) -> None:
     print(f"\n{title}")
-    print(f"  {'detector':<34} {'F1':>5} {'FAR %':>6} {'MAR %':>6}   events: found  true alarms  delay med/p90 s"
+    print(f"  {'detector':<42} {'F1':>5} {'FAR %':>6} {'MAR %':>6}   events: found  true alarms  delay med/p90 s"
           "  FP rows (after the segment)")
     if leaderboard:
         for name in SHOWN_LEADERBOARD:
             f1, far, mar = LEADERBOARD[name]
-            print(f"  {'leaderboard ' + name:<34} {f1:5.2f} {far:6.2f} {mar:6.2f}")
+            print(f"  {'leaderboard ' + name:<42} {f1:5.2f} {far:6.2f} {mar:6.2f}")
     for name, t in rows.items():
         d = t.to_dict()
         delay = f"{d['delay_median_s']:.0f}/{d['delay_p90_s']:.0f}" if d["delay_median_s"] is not None else "-"
-        print(f"  {name:<34} {d['f1']:5.3f} {d['far']:6.2f} {d['mar']:6.2f}   "
+        print(f"  {name:<42} {d['f1']:5.3f} {d['far']:6.2f} {d['mar']:6.2f}   "
               f"{t.events.detected:>2}/{t.events.segments:<2} {d['event_recall']:4.2f}  "
               f"{t.events.true_alarms:>3}/{t.events.alarms:<3} {d['event_precision']:4.2f}  {delay:>9}"
               f"  {t.counts.fp:>5} ({t.fp_after_segment})")
@@ -88,17 +88,17 @@ def print_summary(summary: dict, seeds: list[int]) -> None:
     seed_cols = " ".join(f"{'s' + str(s):>6}" for s in seeds)
     blank = " " * (7 * len(seeds))
     print(f"\nProtocol mode over seeds {' '.join(map(str, seeds))} (pooled test rows per seed)")
-    print(f"  {'detector':<30} F1:{seed_cols}   mean    min | FAR %:{seed_cols}   mean    max |  MAR mean"
+    print(f"  {'detector':<42} F1:{seed_cols}   mean    min | FAR %:{seed_cols}   mean    max |  MAR mean"
           " | events found, true alarms, delay median (means)")
     for name in SHOWN_LEADERBOARD:
         f1, far, mar = LEADERBOARD[name]
-        print(f"  {'leaderboard ' + name:<30}    {blank}{f1:6.2f}        |       {blank}{far:6.2f}        |"
+        print(f"  {'leaderboard ' + name:<42}    {blank}{f1:6.2f}        |       {blank}{far:6.2f}        |"
               f"    {mar:6.2f}")
     for key, d in summary["detectors"].items():
         f1s = " ".join(f"{v:6.3f}" for v in d["f1"]["per_seed"])
         fars = " ".join(f"{v:6.2f}" for v in d["far"]["per_seed"])
         delay = d["delay_median_s"]["mean"]
-        print(f"  {key:<30}    {f1s} {d['f1']['mean']:6.3f} {d['f1']['min']:6.3f} |       {fars} "
+        print(f"  {key:<42}    {f1s} {d['f1']['mean']:6.3f} {d['f1']['min']:6.3f} |       {fars} "
               f"{d['far']['mean']:6.2f} {d['far']['max']:6.2f} |    {d['mar']['mean']:6.2f}"
               f" | {d['event_recall']['mean']:.2f}, {d['event_precision']['mean']:.2f}, "
               f"{'-' if delay is None else f'{delay:.0f} s'}")

@@ -44,11 +44,19 @@ class Precision(str, Enum):
 
 
 def rebuild(model, family: Family, spec: Spec, unroll: bool = False):
-    """The same architecture in tf_keras at batch 1 (fused LSTM, or unrolled), with the trained weights."""
+    """The same architecture in tf_keras at batch 1 (fused LSTM, or unrolled), with the trained weights.
+
+    An ensemble's weights are copied layer by layer by name: the two Keras versions may
+    order its parallel branches differently, and every branch has the same shapes.
+    """
     tf_keras = _deps.tf_keras()
     rebuilt = family.build(tf_keras, spec, batch_size=1, unroll=unroll)
     try:
-        rebuilt.set_weights(model.get_weights())
+        if getattr(spec, "members", 1) > 1:
+            for layer in (layer for layer in rebuilt.layers if layer.weights):
+                layer.set_weights(model.get_layer(layer.name).get_weights())
+        else:
+            rebuilt.set_weights(model.get_weights())
     except ValueError as exc:
         raise ModelLoadError(f"the model's weights do not fit the {family.name} architecture {spec.to_dict()}: "
                              f"{str(exc).splitlines()[0]}") from exc

@@ -87,7 +87,7 @@ def build_manifest(loaded, family: Family, data_path: Path, config, results: dic
         "score": _score(family, score, labels),
         "threshold": _threshold(family, assessed, chosen, config, source),
         "decision": {"k": config.k, "n": config.n, "cooldown_s": config.cooldown_s,
-                     "release": config.release or 2 * config.n},
+                     "release": config.release or 2 * config.n, "end_ratio": config.end_ratio},
         "representative_dataset": {**representative.describe(), "calibration_method": config.calibration_method.value},
         "default_variant": chosen,
         "choice": {"rule": how, "max_drop": config.max_drop},

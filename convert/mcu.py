@@ -101,6 +101,9 @@ def convert_for_mcu(model_path: Path, data_path: Path, representative_count: int
     if sidecar.get("family") != FAMILY:
         raise ConfigError(f"the microcontroller rebuild knows the {FAMILY} family, not {sidecar.get('family')!r}")
     spec = AutoencoderSpec(**sidecar["architecture"])
+    if spec.members != 1:
+        raise ConfigError(f"the microcontroller rebuild takes one autoencoder, this model averages {spec.members}; "
+                          "train it with --members 1")
     representative, held_out = _windows(sidecar, Path(data_path), representative_count, check_count)
     model = _load_keras(Path(model_path))
     mcu = rebuild_batch1_mcu(model, spec)

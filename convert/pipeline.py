@@ -75,6 +75,7 @@ class ConvertConfig:
     n: int = 5
     cooldown_s: float = 0.0
     release: int | None = None
+    end_ratio: float | None = None  # see edge.decide.DecisionConfig
     calibration_data: Path | None = None
     model_name: str | None = None
     min_confidence: float = 0.8
@@ -98,6 +99,7 @@ class ConvertConfig:
             raise ConfigError(f"--score must be one of {', '.join(SCORE_CHOICES)}, got {self.score!r}")
         if not 0.0 < self.min_confidence <= 1.0:
             raise ConfigError(f"--min-confidence must be in (0, 1], got {self.min_confidence}")
+        DecisionConfig(1.0, self.k, self.n, 0, self.release, self.end_ratio)  # bad settings fail before work
 
 
 def convert_model(model_path: Path, data_path: Path, out: Path, config: ConvertConfig, step: Step = print,
@@ -232,7 +234,7 @@ def _threshold_context(sidecar: dict, config: ConvertConfig) -> ThresholdContext
             raise ConfigError("a cooldown in seconds needs the data's sample rate: add a timestamp column or "
                               "--sample-rate")
         cooldown = math.ceil(config.cooldown_s * rate / hop)
-    decision = DecisionConfig(1.0, config.k, config.n, cooldown, config.release)
+    decision = DecisionConfig(1.0, config.k, config.n, cooldown, config.release, config.end_ratio)
     return ThresholdContext(config.threshold, 3600.0 * rate / hop if rate else None, decision, hop)
 
 

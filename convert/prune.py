@@ -166,6 +166,9 @@ def _fp32_figures(model, family: Family, spec, sample: np.ndarray) -> dict:
 
 def prune_model(loaded, family: Family, dataset: Dataset, config):
     """Prune ``loaded`` as ``config`` (a ``PruneConfig``) says, fine-tune, and measure before and after."""
+    if getattr(loaded.spec, "members", 1) > 1:
+        raise ConfigError(f"pruning takes one autoencoder, this model averages {loaded.spec.members}; "
+                          "train it with --members 1 (or fewer --units) instead")
     keras = _deps.keras()
     sample = dataset.x_test[np.linspace(0, len(dataset.x_test) - 1, min(100, len(dataset.x_test))).astype(int)]
     model, spec = loaded.model, loaded.spec

@@ -52,7 +52,7 @@ def _or_recordings(load_file: Callable[..., Dataset]) -> Callable[..., Dataset]:
 
 _RECIPES: dict[str, Callable[[Family], Recipe]] = {
     "reconstruct": lambda f: Recipe(f, load_sensor_windows, lambda d, o, ov: AutoencoderSpec(
-        o.window, _channels(d), **_pick(ov, "units"))),
+        o.window, _channels(d), **_pick(ov, "units", "members"))),
     "forecast": lambda f: Recipe(f, lambda p, o, scaler=None: load_sensor_windows(p, o, True, scaler), lambda d, o, ov: ForecasterSpec(
         o.window, _channels(d), o.horizon, **_pick(ov, "units"))),
     "sequence": lambda f: Recipe(f, _or_recordings(load_labelled_windows), lambda d, o, ov: ClassifierSpec(

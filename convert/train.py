@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from convert import _deps
 from convert.data import Dataset, DataOptions
 from convert.families import Task
 from convert.families.autoencoder import FAMILY as AUTOENCODER
+from convert.families.autoencoder import AutoencoderSpec, member_targets, members_view
 from convert.recipes import recipe_for
 from convert.recordings import read_training_table
 from edge.features import feature_spec_from_dict
@@ -29,6 +30,7 @@ __all__ = ["TrainConfig", "TrainResult", "train_model", "train_autoencoder", "fi
            "write_sidecar"]
 
 EpochCallback = Callable[[int, int, dict], None]
+MAX_MEMBERS = 16  # the device pays one autoencoder's compute per member
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class TrainConfig:
     window: int = 60
     hop: int | None = None  # runtime hop; default window // 10
     units: int | None = None
+    members: int = 1  # autoencoders averaged in one model (an ensemble; see convert.families.autoencoder)
     filters: int | None = None
     embedding: int | None = None
     horizon: int = 1
@@ -67,7 +70,7 @@ class TrainConfig:
         return DataOptions(**{k: v for k, v in asdict(self).items() if k in names})
 
     def spec_overrides(self) -> dict:
-        return {"units": self.units, "filters": self.filters, "embedding": self.embedding}
+        return {"units": self.units, "members": self.members, "filters": self.filters, "embedding": self.embedding}
 
     def check(self) -> None:
         if self.window < 2:
@@ -76,6 +79,10 @@ class TrainConfig:
             raise ConfigError("holdout fraction must be in (0, 0.9) and validation fraction in (0, 0.5)")
         if self.epochs < 1 or (self.units is not None and self.units < 1) or self.batch_size < 1:
             raise ConfigError("epochs, units and batch size must be >= 1")
+        if not 1 <= self.members <= MAX_MEMBERS:
+            raise ConfigError(f"--members must be between 1 and {MAX_MEMBERS}, got {self.members}")
+        if self.members != 1 and self.family != AUTOENCODER:
+            raise ConfigError("--members averages autoencoders; other families train one model")
         if self.horizon < 1:
             raise ConfigError(f"--horizon must be >= 1, got {self.horizon}")
         if self.score not in SCORE_CHOICES:
@@ -117,7 +124,7 @@ def train_model(data_path: Path, out: Path, config: TrainConfig, on_epoch: Epoch
     keras = _deps.keras()
     keras.utils.set_random_seed(config.seed)
     model = recipe.family.build(keras, spec)
-    history = fit(model, dataset, recipe.loss, config, on_epoch)
+    history = fit(model, dataset, recipe.loss, config, on_epoch, spec=spec)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
@@ -145,9 +152,17 @@ def train_autoencoder(data_path: Path, out: Path, config: TrainConfig, on_epoch:
 
 
 def fit(model, dataset: Dataset, loss: str, config: TrainConfig, on_epoch: EpochCallback | None = None,
-        extra_callbacks: list | None = None):
-    """Compile and fit with early stopping on the validation split (best weights restored)."""
+        extra_callbacks: list | None = None, spec=None):
+    """Compile and fit with early stopping on the validation split (best weights restored).
+
+    An autoencoder ensemble (``spec.members > 1``) is fitted through its members' view, so each
+    member learns from its own reconstruction error; ``model`` shares those layers.
+    """
     keras = _deps.keras()
+    if isinstance(spec, AutoencoderSpec) and spec.members > 1:
+        model = members_view(keras, model, spec)
+        dataset = replace(dataset, y_train=member_targets(dataset.y_train, spec),
+                          y_val=member_targets(dataset.y_val, spec))
     metrics = ["accuracy"] if loss.startswith("sparse") else []
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=metrics)
     callbacks = [keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True),

@@ -106,6 +106,7 @@ class Bundle:
     variants: dict[str, Variant]
     manifest: dict
     labels: tuple[str, ...] = ()  # a classifier's label names, in output order
+    end_ratio: float | None = None  # see edge.decide.DecisionConfig; older bundles have none
 
     def variant(self, name: str | None = None) -> Variant:
         """The named variant, or the manifest's default; ``ConfigError`` lists the choices."""
@@ -122,6 +123,7 @@ class Bundle:
         n: int | None = None,
         cooldown_s: float | None = None,
         release: int | None = None,
+        end_ratio: float | None = None,
     ) -> DecisionConfig:
         """The decision settings for ``variant``: the manifest's, with any overrides applied."""
         cooldown_s = self.cooldown_s if cooldown_s is None else cooldown_s
@@ -131,7 +133,8 @@ class Bundle:
                 raise ConfigError("a cooldown in seconds needs the bundle's sample rate, which it does not record")
             cooldown = math.ceil(cooldown_s * self.input.sample_rate / self.input.hop)
         chosen = threshold if threshold is not None else float(variant.info.get("threshold", self.threshold))
-        return DecisionConfig(chosen, k or self.k, n or self.n, cooldown, release or self.release)
+        return DecisionConfig(chosen, k or self.k, n or self.n, cooldown, release or self.release,
+                              end_ratio if end_ratio is not None else self.end_ratio)
 
 
 def sha256_file(path: Path) -> str:
@@ -254,6 +257,7 @@ def _build(root: Path, manifest: dict) -> Bundle:
         variants=variants,
         manifest=manifest,
         labels=tuple(manifest.get("labels") or ()),
+        end_ratio=float(decision["end_ratio"]) if decision.get("end_ratio") is not None else None,
     )
 
 

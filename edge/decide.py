@@ -1,4 +1,4 @@
-"""Turning window scores into anomalous events: threshold, k-of-n debounce, cooldown.
+"""Turning window scores into anomalous events: threshold, k-of-n debounce, release, cooldown.
 
 Pure logic, no I/O: the pipeline feeds one score per window and publishes the
 events this returns.
@@ -8,6 +8,14 @@ event takes the label most of its starting hits carry; while it is open, a windo
 whose label differs starts a new event (and ends the open one, in the same
 window) once that label has ``k`` hits among the last ``n`` windows and more of
 them than the open event's label. A label flickering for fewer windows changes nothing.
+
+An optional end ratio closes an event once the disturbance that raised it has
+passed, even if the score stays above the threshold: a window also counts as
+quiet when its score is below ``peak / end_ratio`` (the event's peak so far).
+What such an event leaves behind (a sensor that stays off, a temperature that
+has not cooled down) is its after-effect, so no new event starts until a window
+has scored at or below the threshold again (re-arm): one alert per disturbance,
+not a run of alerts for its aftermath.
 """
 
 from __future__ import annotations
@@ -32,6 +40,9 @@ class DecisionConfig:
         cooldown: windows after an event ends during which no new event may start.
         release: consecutive windows without a hit that end an event (default ``2 * n``),
             so an anomaly whose score dips briefly stays one event.
+        end_ratio: if set (> 1), a window whose score is below the event's peak divided by
+            this also counts as quiet, and an event that ends with the score still above the
+            threshold must see a window at or below it before the next event (``None``: off).
     """
 
     threshold: float
@@ -39,6 +50,7 @@ class DecisionConfig:
     n: int = 5
     cooldown: int = 0
     release: int | None = None
+    end_ratio: float | None = None
 
     @property
     def release_windows(self) -> int:
@@ -51,6 +63,8 @@ class DecisionConfig:
             raise ConfigError(f"cooldown must be >= 0 windows, got {self.cooldown}")
         if self.release is not None and self.release < 1:
             raise ConfigError(f"release must be >= 1 window, got {self.release}")
+        if self.end_ratio is not None and not self.end_ratio > 1.0:
+            raise ConfigError(f"end ratio must be > 1 (the peak divided by it), got {self.end_ratio}")
 
 
 class EventKind(str, Enum):
@@ -93,6 +107,7 @@ class Decider:
         self._first_hit = 0
         self._label: str | None = None
         self._quiet_until = -1  # window number before which no event may start
+        self._armed = True  # False after an event ended on the end ratio, until a score <= threshold
         self.suppressed = 0  # starts swallowed by the cooldown
 
     @property
@@ -108,6 +123,9 @@ class Decider:
         """Record the next window's score (and label); return the event it triggers, if any."""
         index = self._count
         self._count += 1
+        if not self._active and not self._armed:
+            self._armed = score <= self.config.threshold
+            return None
         self._recent.append((index, score, label))
         if self._active:
             return self._continue_event(index, score, label)
@@ -129,9 +147,10 @@ class Decider:
         if hit and label != self._label and self._label_takes_over(label):
             return self._switch(index, label)
         self._peak = max(self._peak, score)
-        self._quiet_run = 0 if hit else self._quiet_run + 1
+        self._quiet_run = self._quiet_run + 1 if self._is_quiet(score) else 0
         if self._quiet_run >= self.config.release_windows:
             self._active = False
+            self._armed = score <= self.config.threshold  # else: ended on the end ratio, re-arm first
             self._quiet_run = 0
             self._quiet_until = index + 1 + self.config.cooldown
             self._recent.clear()
@@ -148,6 +167,12 @@ class Decider:
         hits = [(i, s) for i, s, lab in self._recent if s > self.config.threshold and lab == label]
         self._first_hit, self._peak, self._label, self._quiet_run = hits[0][0], max(s for _, s in hits), label, 0
         return Event(EventKind.START, index, float(self._peak), self._first_hit, label, ended)
+
+    def _is_quiet(self, score: float) -> bool:
+        if score <= self.config.threshold:
+            return True
+        ratio = self.config.end_ratio
+        return ratio is not None and score * ratio < self._peak
 
     def finish(self) -> Event | None:
         """Close an event still open when the stream ends."""

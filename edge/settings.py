@@ -131,6 +131,7 @@ class InferSettings:
     n: int | None = None
     cooldown_s: float | None = None
     release: int | None = None
+    end_ratio: float | None = None
     outbox: Path | None = None
     outbox_max_count: int = OutboxLimits.max_count
     outbox_max_bytes: int = OutboxLimits.max_bytes
@@ -191,7 +192,7 @@ def _take(cls: type, table: dict, where: str) -> dict:
 
 
 def _decision_keys(table: dict, where: str) -> dict:
-    known = {"threshold", "k", "n", "cooldown_s", "release"}
+    known = {"threshold", "k", "n", "cooldown_s", "release", "end_ratio"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{where} [decision]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -51,6 +51,10 @@ def convert_cmd(
     n: Annotated[int, typer.Option(help="Debounce span in windows.")] = 5,
     cooldown: Annotated[float, typer.Option(help="Seconds after an event before another may start.")] = 0.0,
     release: Annotated[Optional[int], typer.Option(help="Windows without a hit that end an event (default 2*N).")] = None,
+    end_ratio: Annotated[Optional[float], typer.Option(help="A window below the event's peak divided by this also "
+                                                            "counts as quiet, so an event ends when its disturbance "
+                                                            "has passed; the next waits until a score is back under "
+                                                            "the threshold (default: off).")] = None,
     calibration_data: Annotated[Optional[Path], typer.Option(help="Other normal CSV to calibrate the threshold "
                                                                   "on.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Model name in the manifest and alerts.")] = None,
@@ -81,6 +85,7 @@ def convert_cmd(
         variants=tuple(v.strip() for v in variants.split(",")) if variants else None,
         representative_count=representative_count, calibration_method=CalibrationMethod.parse(calibration_method),
         max_unroll_steps=max_unroll_steps, k=k, n=n, cooldown_s=cooldown, release=release,
+        end_ratio=end_ratio,
         threshold=ThresholdPolicy(percentile, false_alarms_per_hour, margin), calibration_data=calibration_data,
         model_name=name, score=score, min_confidence=min_confidence, background=background, plots=plots,
         prune=PruneConfig(prune, prune_kind, prune_epochs) if prune else None)

@@ -47,7 +47,7 @@ def _run(settings: InferSettings, quiet: bool) -> tuple[RunSummary, Sink]:
     loaded = _startup_bundle(settings, store)
     model = load_model(loaded, settings.variant, settings.backend)
     decision = loaded.decision(model.variant, settings.threshold, settings.k, settings.n, settings.cooldown_s,
-                               settings.release)
+                               settings.release, settings.end_ratio)
     try:
         wanted = loaded.input  # what the bundle's features (or its rows) need from the source
         stream = open_source(_source(settings), wanted.source_columns, rate=settings.rate,

@@ -44,6 +44,8 @@ FLAGS = (
     Flag("n", int, "Debounce span in windows."),
     Flag("cooldown", float, "Seconds after an event before another may start.", "cooldown_s"),
     Flag("release", int, "Windows without a hit that end an event."),
+    Flag("end_ratio", float, "A window below the event's peak divided by this also counts as quiet; the next "
+                             "event waits until a score is back under the threshold (default: the bundle's)."),
     Flag("outbox", Path, "SQLite file where alerts wait until the broker acknowledges them "
                          "(default ~/.local/state/edgewatch/DEVICE/outbox.sqlite)."),
 )

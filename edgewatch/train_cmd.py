@@ -41,6 +41,9 @@ def autoencoder(data: Annotated[Path, typer.Option(exists=True, dir_okay=False, 
                 hop: Annotated[Optional[int], typer.Option(help="Rows between windows (default window/10).")] = None,
                 units: Units = 32, epochs: Epochs = 50, holdout: Holdout = 0.2, seed: Seed = 0,
                 patience: Patience = 5,
+                members: Annotated[int, typer.Option(help="Autoencoders trained from different initialisations and "
+                                                          "averaged in one model (steadier scores; the device pays "
+                                                          "each member's compute).")] = 1,
                 sample_rate: Annotated[Optional[float], typer.Option(help="Rows per second, if no timestamps.")] = None,
                 score: Annotated[str, typer.Option(help="Window score: 'mse' (mean squared error) or 'channel-max' "
                                                         "(worst channel, slow-drifting channels down-weighted).")] = "mse",
@@ -49,7 +52,7 @@ def autoencoder(data: Annotated[Path, typer.Option(exists=True, dir_okay=False, 
                                                            "frames.")] = "none",
                 ) -> None:
     """LSTM autoencoder on a normal-operation sensor CSV (or on a WAV's log-mel/MFCC frames)."""
-    _train("lstm_autoencoder", data, out, window=window, hop=hop, units=units, epochs=epochs,
+    _train("lstm_autoencoder", data, out, window=window, hop=hop, units=units, members=members, epochs=epochs,
            holdout_fraction=holdout, seed=seed, patience=patience, sample_rate=sample_rate, score=score,
            features=features)
 

@@ -202,6 +202,16 @@ def test_decision_overrides(bundle_dir):
     assert bundle.decision(bundle.variant(), cooldown_s=0.0).cooldown == 0
 
 
+def test_end_ratio_comes_from_the_manifest_and_can_be_overridden(bundle_dir):
+    assert load_bundle(bundle_dir).decision(load_bundle(bundle_dir).variant()).end_ratio is None  # older manifests
+    _edit_manifest(bundle_dir, lambda m: m["decision"].update(end_ratio=10))
+    bundle = load_bundle(bundle_dir)
+    assert bundle.decision(bundle.variant()).end_ratio == 10.0
+    assert bundle.decision(bundle.variant(), end_ratio=4.0).end_ratio == 4.0
+    with pytest.raises(ConfigError, match="end ratio"):
+        bundle.decision(bundle.variant(), end_ratio=0.5)
+
+
 def test_decision_falls_back_to_manifest_threshold(bundle_dir):
     _edit_manifest(bundle_dir, lambda m: m["variants"]["int8"].pop("threshold"))
     bundle = load_bundle(bundle_dir)

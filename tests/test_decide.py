@@ -168,7 +168,8 @@ def test_finish_without_open_event_is_none():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(k=0, n=5), dict(k=6, n=5), dict(k=1, n=0), dict(k=-1, n=3), dict(cooldown=-1), dict(release=0)],
+    [dict(k=0, n=5), dict(k=6, n=5), dict(k=1, n=0), dict(k=-1, n=3), dict(cooldown=-1), dict(release=0),
+     dict(end_ratio=1.0), dict(end_ratio=0.5)],
 )
 def test_invalid_config_raises_config_error(kwargs):
     with pytest.raises(ConfigError):
@@ -258,3 +259,48 @@ def test_alerts_carry_the_label_and_a_change_gives_end_then_start():
     window = Window(0, np.zeros((4, 1), np.float32), np.full(4, np.nan))
     [alert] = plain.on_window(window, 2.0, unlabelled.update(2.0), 1.0)
     assert alert.label is None and "label" not in json.loads(alert.to_json())
+
+
+# -- end ratio: an event ends when its disturbance has passed, its after-effect does not re-alarm --
+
+
+def test_end_ratio_ends_an_event_whose_score_stays_above_threshold():
+    # k=1, n=1, release=2, ratio 10: START at 0 (peak 50). Window 1 (50) is a hit.
+    # Windows 2, 3 score 3: above the threshold but 3 * 10 = 30 < 50 -> quiet, quiet -> END at 3, peak 50.
+    decider = Decider(DecisionConfig(1.0, k=1, n=1, release=2, end_ratio=10.0))
+    events = feed(decider, [50.0, 50.0, 3.0, 3.0])
+    assert events == [Event(START, 0, 50.0, 0), Event(END, 3, 50.0, 0)]
+    assert not decider.active
+
+
+def test_after_an_end_on_the_ratio_the_next_event_waits_for_a_normal_window():
+    # continuing the sequence above: 3.0 stays above the threshold -> no new START however long it lasts;
+    # 0.5 re-arms (no event); the next hit (k=1) at window 4 + 30 + 1 = 35 starts a new event
+    decider = Decider(DecisionConfig(1.0, k=1, n=1, release=2, end_ratio=10.0))
+    feed(decider, [50.0, 50.0, 3.0, 3.0])
+    assert feed(decider, [3.0] * 30) == []
+    assert feed(decider, [0.5]) == []
+    assert feed(decider, [3.0]) == [Event(START, 35, 3.0, 35)]
+
+
+def test_without_end_ratio_the_same_scores_stay_one_open_event():
+    # the control: no ratio -> 3.0 is a hit, the event never ends
+    decider = Decider(DecisionConfig(1.0, k=1, n=1, release=2))
+    assert feed(decider, [50.0, 50.0] + [3.0] * 30) == [Event(START, 0, 50.0, 0)]
+    assert decider.active
+
+
+def test_end_ratio_is_strict_and_follows_the_rising_peak():
+    # k=1, n=1, release=1, ratio 10. START at 0 with peak 20; 2.0 * 10 = 20 is not < 20 -> not quiet.
+    # The peak rises to 40 at window 2; then 3.0 * 10 = 30 < 40 -> quiet -> END at 3 (release 1), peak 40.
+    decider = Decider(DecisionConfig(1.0, k=1, n=1, release=1, end_ratio=10.0))
+    assert feed(decider, [20.0, 2.0, 40.0]) == [Event(START, 0, 20.0, 0)]
+    assert feed(decider, [3.0]) == [Event(END, 3, 40.0, 0)]
+
+
+def test_an_event_that_ends_below_threshold_needs_no_re_arm():
+    # k=2, n=2, release=2, ratio 10: START 1 (peak 50), windows 2, 3 below threshold -> END at 3;
+    # the last score was normal, so hits at 4, 5 start again at 5 (as without a ratio)
+    decider = Decider(DecisionConfig(1.0, k=2, n=2, release=2, end_ratio=10.0))
+    events = feed(decider, [50.0, 50.0, L, L, H, H])
+    assert events == [Event(START, 1, 50.0, 0), Event(END, 3, 50.0, 0), Event(START, 5, H, 4)]

@@ -105,9 +105,11 @@ def test_password_from_the_config_file_connects_and_stays_out_of_output(trained_
 def test_config_file_and_flags_fill_the_same_settings(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('bundle = "b"\nsource = "file:x.csv"\nrate = "real"\noutbox_max_count = 7\n[decision]\nk = 2\n'
-                      '[mqtt]\nurl = "mqtt://127.0.0.1:1"\n')
+                      'end_ratio = 10.0\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n')
     settings = InferSettings.from_toml(config).with_overrides(rate="max", n=4, mqtt={"topic_prefix": "site"})
     assert (settings.rate, settings.k, settings.n, settings.source) == ("max", 2, 4, "file:x.csv")
+    assert settings.end_ratio == 10.0
+    assert settings.with_overrides(end_ratio=3.0).end_ratio == 3.0
     assert settings.mqtt.topic_prefix == "site" and settings.mqtt.url == "mqtt://127.0.0.1:1"
     assert settings.outbox_limits().max_count == 7
     config.write_text('bundel = "typo"\n')
