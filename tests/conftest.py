@@ -64,6 +64,21 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subpro
                           env=full_env)
 
 
+def train_and_convert(data: Path, root: Path, train_args: tuple = (), convert_args: tuple = (),
+                      model_name: str = "model.keras") -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """``edgewatch train autoencoder`` then ``edgewatch convert`` on ``data``, as a user would; both must succeed.
+
+    Returns the model, the bundle directory and convert's completed process (its stderr holds the table).
+    """
+    model, bundle = root / model_name, root / "bundle"
+    done = run_cli("edgewatch.cli", "train", "autoencoder", "--data", str(data), "--out", str(model), *train_args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    converted = run_cli("edgewatch.cli", "convert", "--model", str(model), "--data", str(data), "--out", str(bundle),
+                        *convert_args)
+    assert converted.returncode == 0, converted.stderr[-2000:]
+    return model, bundle, converted
+
+
 @pytest.fixture(scope="session")
 def pump_data(tmp_path_factory) -> PumpData:
     root = tmp_path_factory.mktemp("pump")
@@ -75,14 +90,8 @@ def pump_data(tmp_path_factory) -> PumpData:
 
 @pytest.fixture(scope="session")
 def trained_bundle(pump_data, tmp_path_factory) -> TrainedBundle:
-    root = tmp_path_factory.mktemp("model")
-    model, bundle = root / "model.keras", root / "bundle"
-    done = run_cli("edgewatch.cli", "train", "autoencoder", "--data", str(pump_data.normal_csv),
-                   "--out", str(model), "--units", "16", "--epochs", "25")
-    assert done.returncode == 0, done.stderr[-2000:]
-    done = run_cli("edgewatch.cli", "convert", "--model", str(model), "--data", str(pump_data.normal_csv),
-                   "--out", str(bundle))
-    assert done.returncode == 0, done.stderr[-2000:]
+    model, bundle, _ = train_and_convert(pump_data.normal_csv, tmp_path_factory.mktemp("model"),
+                                         ("--units", "16", "--epochs", "25"))
     return TrainedBundle(model, bundle, pump_data)
 
 
@@ -114,15 +123,10 @@ def audio_set(tmp_path_factory) -> AudioSet:
 @pytest.fixture(scope="session")
 def hum_bundle(audio_set, tmp_path_factory) -> AudioBundle:
     """An LSTM autoencoder on log-mel frames of the normal hum, trained and converted by the CLI."""
-    root = tmp_path_factory.mktemp("hum-model")
-    model, bundle = root / "hum.keras", root / "bundle"
-    done = run_cli("edgewatch.cli", "train", "autoencoder", "--data", str(audio_set.normal), "--features", "logmel",
-                   "--window", str(HUM_WINDOW), "--hop", str(HUM_HOP), "--units", "16", "--epochs", "10",
-                   "--out", str(model))
-    assert done.returncode == 0, done.stderr[-2000:]
-    done = run_cli("edgewatch.cli", "convert", "--model", str(model), "--data", str(audio_set.normal),
-                   "--out", str(bundle))
-    assert done.returncode == 0, done.stderr[-2000:]
+    train_args = ("--features", "logmel", "--window", str(HUM_WINDOW), "--hop", str(HUM_HOP), "--units", "16",
+                  "--epochs", "10")
+    model, bundle, _ = train_and_convert(audio_set.normal, tmp_path_factory.mktemp("hum-model"), train_args,
+                                         model_name="hum.keras")
     return AudioBundle(model, bundle, audio_set)
 
 

@@ -15,7 +15,7 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from calibration.dataset import RepresentativeDataset, make_windows
-from conftest import run_cli
+from conftest import run_cli, train_and_convert
 from convert import _deps
 from convert.autoencoder import AutoencoderSpec, build_autoencoder, member_targets, members_view
 from convert.export import Precision, rebuild_batch1, to_tflite
@@ -27,14 +27,9 @@ from edge.model import load_model
 
 @pytest.fixture(scope="module")
 def ensemble_bundle(pump_data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("ensemble")
-    model, bundle = root / "model.keras", root / "bundle"
-    done = run_cli("edgewatch.cli", "train", "autoencoder", "--data", str(pump_data.normal_csv), "--out", str(model),
-                   "--window", "10", "--units", "4", "--epochs", "2", "--members", "2")
-    assert done.returncode == 0, done.stderr[-2000:]
-    done = run_cli("edgewatch.cli", "convert", "--model", str(model), "--data", str(pump_data.normal_csv),
-                   "--out", str(bundle), "--end-ratio", "10")
-    assert done.returncode == 0, done.stderr[-2000:]
+    model, bundle, _ = train_and_convert(pump_data.normal_csv, tmp_path_factory.mktemp("ensemble"),
+                                         ("--window", "10", "--units", "4", "--epochs", "2", "--members", "2"),
+                                         ("--end-ratio", "10"))
     return model, bundle, pump_data
 
 

@@ -12,7 +12,7 @@ import pytest
 from calibration.dataset import make_windows
 from calibration.drift import drift_weights
 from calibration.threshold import ThresholdPolicy, choose_threshold
-from conftest import run_cli
+from conftest import run_cli, train_and_convert
 from convert.families import get_family
 from convert.loading import load_trained
 from convert.pipeline import ConvertConfig, score_spec
@@ -29,14 +29,9 @@ SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "manifest.schema.json
 @pytest.fixture(scope="module")
 def channel_max_bundle(pump_data, tmp_path_factory):
     """A deliberately tiny model (window 20, 8 units, 2 epochs): the score spec's path is under test, not skill."""
-    root = tmp_path_factory.mktemp("channel_max")
-    model, bundle = root / "model.keras", root / "bundle"
-    done = run_cli("edgewatch.cli", "train", "autoencoder", "--data", str(pump_data.normal_csv), "--out", str(model),
-                   "--window", "20", "--units", "8", "--epochs", "2", "--score", "channel-max")
-    assert done.returncode == 0, done.stderr[-2000:]
-    done = run_cli("edgewatch.cli", "convert", "--model", str(model), "--data", str(pump_data.normal_csv),
-                   "--out", str(bundle))
-    assert done.returncode == 0, done.stderr[-2000:]
+    model, bundle, done = train_and_convert(pump_data.normal_csv, tmp_path_factory.mktemp("channel_max"),
+                                            ("--window", "20", "--units", "8", "--epochs", "2", "--score",
+                                             "channel-max"))
     assert "score channel_max_mse" in done.stderr
     return model, bundle, pump_data
 
