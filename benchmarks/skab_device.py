@@ -7,19 +7,17 @@ completes belongs to its last row. ``stream_rows`` pushes raw rows in 64-row chu
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
 from calibration.threshold import choose_threshold
 from convert.pipeline import ConvertConfig
-from edge.backends import open_backend
 from edge.decide import Decider, DecisionConfig
 from edge.window import SlidingWindow
 
 __all__ = ["SAMPLE_RATE", "HOP", "DEFAULTS", "decision", "calibrate", "decide_rows", "stream_rows", "SharedBackend",
-           "skab_lookahead_rows", "median_latency_ms"]
+           "skab_lookahead_rows"]
 
 SAMPLE_RATE = 1.0  # SKAB samples at 1 Hz
 HOP = 1  # SKAB decides every row
@@ -88,19 +86,3 @@ def skab_lookahead_rows(hits: np.ndarray, window: int, rows: int) -> np.ndarray:
         if np.all(hits[i - window + 1 : i]):
             pred[i] = 1
     return pred
-
-
-def median_latency_ms(model_format: str, path: Path, scaled_windows: np.ndarray, repeats: int = 200) -> float:
-    """Median wall time of one ``Backend.run`` here (batch 1, one thread)."""
-    backend = open_backend(model_format, path)
-    try:
-        backend.run(scaled_windows[:1])
-        times = []
-        for i in range(repeats):
-            window = scaled_windows[i % len(scaled_windows)][None]
-            began = time.perf_counter()
-            backend.run(window)
-            times.append((time.perf_counter() - began) * 1000.0)
-        return float(np.median(times))
-    finally:
-        backend.close()

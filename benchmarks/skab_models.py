@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from skab_device import DEFAULTS, median_latency_ms
+from skab_device import DEFAULTS
 from calibration.dataset import RepresentativeDataset
 from convert import _deps
 from convert.autoencoder import AutoencoderSpec, build_autoencoder, member_targets, members_view
 from convert.export import Precision, to_tflite
+from edge.choice import measure_latencies
 
 __all__ = ["FileTrainer", "int8_latency"]
 
@@ -69,6 +70,6 @@ def int8_latency(trainer: FileTrainer, train_scaled: np.ndarray, path: Path) -> 
     single.write_bytes(to_tflite(trainer.first_member_batch1(), Precision.INT8, representative))
     figures = {}
     for name, model_path in ((f"{trainer.spec.members} members", path), ("1 member", single)):
-        figures[name] = {"latency_ms": median_latency_ms("tflite", model_path, train_scaled, repeats=500),
+        figures[name] = {"latency_ms": measure_latencies({"int8": ("tflite", model_path)}, train_scaled, repeats=500)["int8"]["median_ms"],
                          "bytes": model_path.stat().st_size}
     return figures
